@@ -1,0 +1,3 @@
+"""Kempelen: the open-source Mechanical Turk."""
+
+__version__ = "0.1.0"

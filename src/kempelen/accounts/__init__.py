@@ -1,0 +1,1 @@
+"""Users, requester and worker profiles, API credentials."""

@@ -1,0 +1,1 @@
+"""Foundations shared by every app: ids, money, the clock, errors and the audit log."""

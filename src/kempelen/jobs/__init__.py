@@ -1,0 +1,1 @@
+"""The job runner: timers, outbox delivery and housekeeping."""

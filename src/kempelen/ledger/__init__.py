@@ -1,0 +1,1 @@
+"""The append-only double-entry ledger: balances, escrow, fees, payments."""

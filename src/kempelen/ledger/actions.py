@@ -1,0 +1,243 @@
+"""Money movements. Every one is a balanced transaction with an idempotency key the database keeps unique.
+
+Accounts per environment: a requester's *available* funds and *escrow*; a worker's *earnings*; the platform's
+*fees*; and *external* (the world outside: deposits in, payouts out, and the sandbox's fake money).
+
+Escrow holds what a requester's live HITs could still cost: reward plus fee for every slot that is not yet
+resolved. It is reserved when HITs are created or extended, paid out on approval, and released back to
+available funds on rejection and for slots that end unused.
+
+Callers run these inside their own action's transaction; the account rows are locked before they are read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from kempelen.accounts.models import Requester, Worker
+from kempelen.core import clock
+from kempelen.core.actors import Actor
+from kempelen.core.errors import InsufficientFunds, InvalidParameter
+
+from .models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
+
+
+def account_for(
+    kind: str, environment: str, *, requester: Requester | None = None, worker: Worker | None = None
+) -> LedgerAccount:
+    owner = f"r{requester.pk}" if requester else f"w{worker.pk}" if worker else "platform"
+    key = f"{environment}:{kind}:{owner}"
+    account = LedgerAccount.objects.filter(key=key).first()
+    if account is None:
+        try:
+            with transaction.atomic():
+                account = LedgerAccount.objects.create(
+                    key=key, kind=kind, environment=environment, requester=requester, worker=worker
+                )
+        except IntegrityError:
+            account = LedgerAccount.objects.get(key=key)
+    return account
+
+
+def _locked(account: LedgerAccount) -> LedgerAccount:
+    return LedgerAccount.objects.select_for_update().get(pk=account.pk)
+
+
+def post(
+    *,
+    key: str,
+    kind: str,
+    environment: str,
+    legs: Sequence[tuple[LedgerAccount, int]],
+    actor: Actor,
+    memo: str = "",
+    requester: Requester | None = None,
+    worker: Worker | None = None,
+    hit_id: str = "",
+    assignment_id: str = "",
+) -> bool:
+    """Book a balanced transaction once. Returns False (and books nothing) if ``key`` was booked before."""
+    legs = [(acct, cents) for acct, cents in legs if cents]
+    if sum(c for _, c in legs) != 0:
+        raise ValueError(f"unbalanced ledger transaction {key}: {legs}")
+    if LedgerTransaction.objects.filter(idempotency_key=key).exists():
+        return False
+    try:
+        with transaction.atomic():
+            txn = LedgerTransaction.objects.create(
+                idempotency_key=key,
+                kind=kind,
+                environment=environment,
+                created_at=clock.now(),
+                memo=memo[:1024],
+                actor=str(actor)[:100],
+                requester=requester,
+                worker=worker,
+                hit_id=hit_id,
+                assignment_id=assignment_id,
+            )
+            LedgerEntry.objects.bulk_create(
+                [LedgerEntry(transaction=txn, account=acct, amount_cents=cents) for acct, cents in legs]
+            )
+            for acct, cents in legs:
+                LedgerAccount.objects.filter(pk=acct.pk).update(balance_cents=F("balance_cents") + cents)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _sandbox_credit_if_needed(requester: Requester, available: LedgerAccount, needed: int, actor: Actor) -> None:
+    """The sandbox's money is fake: top the available funds up so that sandbox work never runs short."""
+    shortfall = needed - available.balance_cents
+    if shortfall <= 0:
+        return
+    grant = max(shortfall, int(settings.KEMPELEN["SANDBOX_BALANCE_CENTS"]))
+    post(
+        key=f"sandbox-credit:{requester.pk}:{clock.now().timestamp()}:{available.balance_cents}",
+        kind="sandbox_credit",
+        environment="sandbox",
+        legs=[(available, grant), (account_for(AccountKind.EXTERNAL, "sandbox"), -grant)],
+        actor=actor,
+        requester=requester,
+        memo="Sandbox credit (fake money)",
+    )
+    available.refresh_from_db(fields=["balance_cents"])
+
+
+def deposit(*, requester: Requester, environment: str, cents: int, key: str, actor: Actor, memo: str = "") -> bool:
+    if cents <= 0:
+        raise InvalidParameter("A deposit must be a positive amount.")
+    return post(
+        key=key,
+        kind="deposit",
+        environment=environment,
+        legs=[
+            (account_for(AccountKind.REQUESTER_AVAILABLE, environment, requester=requester), cents),
+            (account_for(AccountKind.EXTERNAL, environment), -cents),
+        ],
+        actor=actor,
+        requester=requester,
+        memo=memo or "Deposit",
+    )
+
+
+def _debit_available(
+    requester: Requester, environment: str, cents: int, actor: Actor
+) -> LedgerAccount:
+    """Lock the requester's available funds and check that ``cents`` can be taken from them."""
+    available = _locked(account_for(AccountKind.REQUESTER_AVAILABLE, environment, requester=requester))
+    if environment == "sandbox":
+        _sandbox_credit_if_needed(requester, available, cents, actor)
+    elif available.balance_cents < cents:
+        raise InsufficientFunds()
+    return available
+
+
+def reserve(
+    *, requester: Requester, environment: str, cents: int, key: str, actor: Actor, hit_id: str, memo: str = ""
+) -> bool:
+    """Move ``cents`` from available funds into escrow, or refuse with InsufficientFunds."""
+    if cents <= 0:
+        return False
+    available = _debit_available(requester, environment, cents, actor)
+    escrow = account_for(AccountKind.REQUESTER_ESCROW, environment, requester=requester)
+    return post(
+        key=key,
+        kind="escrow_reserve",
+        environment=environment,
+        legs=[(available, -cents), (escrow, cents)],
+        actor=actor,
+        requester=requester,
+        hit_id=hit_id,
+        memo=memo,
+    )
+
+
+def release(
+    *, requester: Requester, environment: str, cents: int, key: str, actor: Actor, hit_id: str, memo: str = ""
+) -> bool:
+    """Return ``cents`` from escrow to available funds (rejections, slots that end unused)."""
+    if cents <= 0:
+        return False
+    return post(
+        key=key,
+        kind="escrow_release",
+        environment=environment,
+        legs=[
+            (account_for(AccountKind.REQUESTER_ESCROW, environment, requester=requester), -cents),
+            (account_for(AccountKind.REQUESTER_AVAILABLE, environment, requester=requester), cents),
+        ],
+        actor=actor,
+        requester=requester,
+        hit_id=hit_id,
+        memo=memo,
+    )
+
+
+def pay_from_escrow(
+    *,
+    requester: Requester,
+    worker: Worker,
+    environment: str,
+    reward_cents: int,
+    fee_cents: int,
+    key: str,
+    actor: Actor,
+    hit_id: str,
+    assignment_id: str,
+) -> bool:
+    """Pay an approved assignment: the reward to the worker and the fee to the platform, out of escrow."""
+    escrow = account_for(AccountKind.REQUESTER_ESCROW, environment, requester=requester)
+    return post(
+        key=key,
+        kind="assignment_payment",
+        environment=environment,
+        legs=[
+            (escrow, -(reward_cents + fee_cents)),
+            (account_for(AccountKind.WORKER_EARNINGS, environment, worker=worker), reward_cents),
+            (account_for(AccountKind.PLATFORM_FEES, environment), fee_cents),
+        ],
+        actor=actor,
+        requester=requester,
+        worker=worker,
+        hit_id=hit_id,
+        assignment_id=assignment_id,
+        memo=f"Payment for assignment {assignment_id}",
+    )
+
+
+def pay_bonus(
+    *,
+    requester: Requester,
+    worker: Worker,
+    environment: str,
+    bonus_cents: int,
+    fee_cents: int,
+    key: str,
+    actor: Actor,
+    hit_id: str,
+    assignment_id: str,
+    reason: str,
+) -> bool:
+    """Pay a bonus and its fee straight from available funds, or refuse with InsufficientFunds."""
+    available = _debit_available(requester, environment, bonus_cents + fee_cents, actor)
+    return post(
+        key=key,
+        kind="bonus",
+        environment=environment,
+        legs=[
+            (available, -(bonus_cents + fee_cents)),
+            (account_for(AccountKind.WORKER_EARNINGS, environment, worker=worker), bonus_cents),
+            (account_for(AccountKind.PLATFORM_FEES, environment), fee_cents),
+        ],
+        actor=actor,
+        requester=requester,
+        worker=worker,
+        hit_id=hit_id,
+        assignment_id=assignment_id,
+        memo=reason,
+    )

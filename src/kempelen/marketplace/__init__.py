@@ -1,0 +1,1 @@
+"""HIT types, HITs and assignments: the lifecycle."""

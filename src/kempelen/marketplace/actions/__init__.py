@@ -1,0 +1,40 @@
+"""The only code that changes marketplace state. Each action is atomic, locks what it checks, is audited,
+and queues its side effects to the outbox in the same transaction."""
+
+from ._lifecycle import settle, settle_if_due
+from .hits import (
+    create_additional_assignments,
+    create_hit,
+    create_hit_type,
+    delete_hit,
+    get_hit_type,
+    update_expiration,
+    update_hit_type_of_hit,
+    update_review_status,
+)
+from .review import approve_assignment, reject_assignment
+from .work import accept_assignment, check_may, return_assignment, submit_assignment
+from .workers import create_worker_block, delete_worker_block, notify_workers, send_bonus
+
+__all__ = [
+    "accept_assignment",
+    "approve_assignment",
+    "check_may",
+    "create_additional_assignments",
+    "create_hit",
+    "create_hit_type",
+    "create_worker_block",
+    "delete_hit",
+    "delete_worker_block",
+    "get_hit_type",
+    "notify_workers",
+    "reject_assignment",
+    "return_assignment",
+    "send_bonus",
+    "settle",
+    "settle_if_due",
+    "submit_assignment",
+    "update_expiration",
+    "update_hit_type_of_hit",
+    "update_review_status",
+]

@@ -1,0 +1,181 @@
+"""Shared steps of the HIT lifecycle: locking, settling elapsed timers, escrow bookkeeping, status signals.
+
+Timers (assignment deadlines, auto-approval, HIT expiry) are stored as timestamps. ``HIT.next_due_at`` is
+the earliest moment one of them may fall due. Whoever touches a HIT first after that moment (an action on
+it, or the job runner) *settles* it under the HIT's lock: the elapsed timers take effect (payments
+included) exactly once, because each effect is a state change checked under that lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Min
+
+from kempelen.core import audit, clock
+from kempelen.core.actors import Actor
+from kempelen.core.errors import HITDoesNotExist
+from kempelen.ledger import actions as ledger
+from kempelen.notifications.actions import emit
+
+from ..models import HIT, Assignment, AssignmentStatus, HITStatus
+
+REVIEWABLE = (HITStatus.REVIEWABLE, HITStatus.REVIEWING)
+
+
+def lock_hit(hit_id: str, *, requester: object = None, environment: str | None = None) -> HIT:
+    """Lock and return a HIT (the requester's own, when ``requester`` is given), settled up to now."""
+    qs = HIT.objects.select_for_update().select_related("hit_type", "requester")
+    if requester is not None:
+        qs = qs.filter(requester=requester, environment=environment)
+    hit = qs.filter(pk=hit_id).first()
+    if hit is None:
+        raise HITDoesNotExist(hit_id)
+    settle(hit)
+    return hit
+
+
+def settle(hit: HIT, *, actor: Actor | None = None) -> None:
+    """Apply every timer of a (locked) HIT that has elapsed."""
+    now = clock.now()
+    if hit.next_due_at is None or hit.next_due_at > now:
+        return
+    actor = actor or Actor.system("timers")
+    for assignment in Assignment.objects.filter(hit=hit, status=AssignmentStatus.ACCEPTED, deadline__lte=now).order_by(
+        "deadline"
+    ):
+        end_assignment(hit, assignment, AssignmentStatus.ABANDONED, at=assignment.deadline, actor=actor)
+    from .review import approve_locked  # a cycle: approval settles nothing, but lives with review
+
+    for assignment in Assignment.objects.filter(
+        hit=hit, status=AssignmentStatus.SUBMITTED, auto_approval_time__lte=now
+    ).order_by("auto_approval_time"):
+        approve_locked(hit, assignment, actor=actor, feedback="", at=assignment.auto_approval_time, automatic=True)
+    if hit.is_expired(now) and not hit.expiry_settled:
+        settle_expiry(hit, actor=actor)
+    hit.next_due_at = compute_next_due(hit)
+    hit.save(update_fields=["next_due_at"])
+    signal_status(hit, actor=actor)
+
+
+def compute_next_due(hit: HIT) -> dt.datetime | None:
+    agg = Assignment.objects.filter(hit=hit, status__in=(AssignmentStatus.ACCEPTED, AssignmentStatus.SUBMITTED)).aggregate(
+        deadline=Min("deadline", filter=_q_status(AssignmentStatus.ACCEPTED)),
+        approval=Min("auto_approval_time", filter=_q_status(AssignmentStatus.SUBMITTED)),
+    )
+    candidates = [agg["deadline"], agg["approval"]]
+    if not hit.expiry_settled:
+        candidates.append(hit.expiration)
+    found = [c for c in candidates if c is not None]
+    return min(found) if found else None
+
+
+def _q_status(status: str):  # type: ignore[no-untyped-def]
+    from django.db.models import Q
+
+    return Q(status=status)
+
+
+def bring_forward(hit: HIT, when: dt.datetime | None) -> None:
+    if when is not None and (hit.next_due_at is None or when < hit.next_due_at):
+        hit.next_due_at = when
+
+
+def settle_expiry(hit: HIT, *, actor: Actor) -> None:
+    """The HIT's lifetime has ended: unfilled slots stop holding escrow, and HITExpired is reported."""
+    release_slots(hit, hit.available, actor=actor, why="expired")
+    hit.expiry_settled = True
+    hit.save(update_fields=["expiry_settled", "escrow_cents"])
+    audit.record(actor, "expire_hit", environment=hit.environment, target_type="HIT", target_id=hit.pk,
+                 unfilled=hit.available)
+    emit(hit.hit_type, "HITExpired", hit_id=hit.pk, at=min(hit.expiration, clock.now()))
+
+
+def release_slots(hit: HIT, slots: int, *, actor: Actor, why: str) -> None:
+    """Give back the escrow of ``slots`` slots that ended unused."""
+    release_cents(hit, slots * hit.unit_cost_cents, actor=actor, why=why)
+
+
+def release_cents(hit: HIT, cents: int, *, actor: Actor, why: str) -> None:
+    cents = min(cents, hit.escrow_cents)
+    if cents <= 0:
+        return
+    ledger.release(
+        requester=hit.requester,
+        environment=hit.environment,
+        cents=cents,
+        key=f"release:{hit.pk}:{why}:{hit.escrow_cents}:{cents}",
+        actor=actor,
+        hit_id=hit.pk,
+        memo=f"Escrow released from HIT {hit.pk} ({why})",
+    )
+    hit.escrow_cents -= cents
+
+
+def reserve_slots(hit: HIT, slots: int, *, actor: Actor, why: str) -> None:
+    """Hold reward plus fee for ``slots`` new slots in escrow (InsufficientFunds if the balance is short)."""
+    reserve_cents(hit, slots * hit.unit_cost_cents, actor=actor, why=why)
+
+
+def reserve_cents(hit: HIT, cents: int, *, actor: Actor, why: str) -> None:
+    if cents <= 0:
+        return
+    ledger.reserve(
+        requester=hit.requester,
+        environment=hit.environment,
+        cents=cents,
+        key=f"reserve:{hit.pk}:{why}:{hit.escrow_cents}:{cents}",
+        actor=actor,
+        hit_id=hit.pk,
+        memo=f"Escrow for HIT {hit.pk} ({why})",
+    )
+    hit.escrow_cents += cents
+
+
+def end_assignment(hit: HIT, assignment: Assignment, status: str, *, at: dt.datetime, actor: Actor) -> None:
+    """Return or abandon an accepted assignment: its slot is unfilled again (and its escrow released when the
+    HIT has expired, since nobody can take it any more)."""
+    assignment.status = status
+    assignment.ended_time = at
+    assignment.save(update_fields=["status", "ended_time"])
+    hit.pending -= 1
+    hit.available += 1
+    if hit.is_expired(clock.now()) and hit.expiry_settled:
+        release_slots(hit, 1, actor=actor, why=f"{status.lower()}:{assignment.pk}")
+    hit.last_activity_at = clock.now()
+    hit.save(update_fields=["pending", "available", "escrow_cents", "last_activity_at"])
+    verb = "return_assignment" if status == AssignmentStatus.RETURNED else "abandon_assignment"
+    audit.record(actor, verb, environment=hit.environment, target_type="Assignment", target_id=assignment.pk,
+                 hit_id=hit.pk)
+    event = "AssignmentReturned" if status == AssignmentStatus.RETURNED else "AssignmentAbandoned"
+    emit(hit.hit_type, event, hit_id=hit.pk, assignment_id=assignment.pk, at=at)
+
+
+def signal_status(hit: HIT, *, actor: Actor) -> None:
+    """Report HITReviewable (and run the HIT review policy) once each time the HIT becomes reviewable."""
+    status = hit.status(clock.now())
+    if status in REVIEWABLE and not hit.reviewable_signalled:
+        hit.reviewable_signalled = True
+        hit.save(update_fields=["reviewable_signalled"])
+        emit(hit.hit_type, "HITReviewable", hit_id=hit.pk)
+        if hit.hit_review_policy:
+            from .review import run_hit_policy
+
+            run_hit_policy(hit, actor=actor)
+    elif status in (HITStatus.ASSIGNABLE, HITStatus.UNASSIGNABLE) and hit.reviewable_signalled:
+        hit.reviewable_signalled = False
+        hit.save(update_fields=["reviewable_signalled"])
+
+
+def touch(hit: HIT) -> None:
+    hit.last_activity_at = clock.now()
+
+
+def settle_if_due(hit: HIT) -> HIT:
+    """For readers: a HIT with an elapsed timer is settled first, so what they show has already happened."""
+    if hit.next_due_at is None or hit.next_due_at > clock.now():
+        return hit
+    from django.db import transaction
+
+    with transaction.atomic():
+        return lock_hit(hit.pk)

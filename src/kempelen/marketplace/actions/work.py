@@ -1,0 +1,175 @@
+"""Worker-side actions: accept, return and submit assignments.
+
+Accepting never over-fills a HIT: the HIT row is locked (on SQLite, the database write lock serialises
+writers), its counters checked and changed in one transaction, and a partial unique index allows one
+live assignment per worker per HIT as the last line of defence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import IntegrityError, connection, transaction
+
+from kempelen.accounts.models import Worker
+from kempelen.core import audit, clock, ids
+from kempelen.core.actors import Actor
+from kempelen.core.errors import (
+    AssignmentDoesNotExist,
+    Blocked,
+    HITDoesNotExist,
+    InvalidAssignmentState,
+    KempelenError,
+    NoAssignmentAvailable,
+    NotQualified,
+)
+from kempelen.notifications.actions import emit
+from kempelen.qualifications.queries import unmet_requirements
+
+from ..models import HIT, HOLDING_STATUSES, Assignment, AssignmentStatus, HITType, WorkerBlock
+from ..queries import describe_requirement
+from ._lifecycle import bring_forward, end_assignment, lock_hit, signal_status
+from .review import approve_locked, run_assignment_policy
+
+
+def check_may(worker: Worker, hit_type: HITType, action: str) -> None:
+    """Refuse when the worker fails a requirement guarding ``action`` or (to accept) is blocked."""
+    unmet = unmet_requirements(hit_type.qualification_requirements, worker, hit_type.environment, action)
+    if unmet:
+        names = "; ".join(describe_requirement(r, hit_type.environment) for r in unmet)
+        raise NotQualified(f"You do not meet the qualification requirements of this HIT: {names}.")
+    if action == "Accept" and WorkerBlock.objects.filter(
+        requester_id=hit_type.requester_id, environment=hit_type.environment, worker_id=worker.worker_id
+    ).exists():
+        raise Blocked("The requester of this HIT does not accept work from you.")
+
+
+def _candidate_hits(worker: Worker, hit_type: HITType, now: dt.datetime) -> list[str]:
+    """Open HITs of a group that the worker has not worked on, oldest first (an indexed query, no scan)."""
+    mine = Assignment.objects.filter(worker=worker, status__in=HOLDING_STATUSES).values("hit_id")
+    qs = (
+        HIT.objects.filter(hit_type=hit_type, expiration__gt=now, available__gt=0, disposed_at__isnull=True)
+        .exclude(pk__in=mine)
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)
+    )
+    return list(qs[:5])
+
+
+def accept_assignment(
+    *, actor: Actor, worker: Worker, environment: str, hit_id: str | None = None, group_id: str | None = None
+) -> Assignment:
+    """Accept a HIT (by id) or the next open HIT of a group (by HITGroupId or HITTypeId)."""
+    now = clock.now()
+    if hit_id:
+        hit_meta = HIT.objects.filter(pk=hit_id, environment=environment).select_related("hit_type").first()
+        if hit_meta is None:
+            raise HITDoesNotExist(hit_id)
+        hit_type = hit_meta.hit_type
+        candidates = [hit_id]
+    else:
+        hit_type = (
+            HITType.objects.filter(group_id=group_id, environment=environment).first()
+            or HITType.objects.filter(pk=group_id, environment=environment).first()
+        )
+        if hit_type is None:
+            raise NoAssignmentAvailable("There are no more HITs in this group.")
+        candidates = _candidate_hits(worker, hit_type, now)
+    check_may(worker, hit_type, "Accept")
+    last_error: KempelenError = NoAssignmentAvailable("There are no more HITs in this group.")
+    for candidate in candidates:
+        try:
+            return _accept_one(actor=actor, worker=worker, hit_id=candidate)
+        except NoAssignmentAvailable as error:
+            last_error = error
+            if hit_id:
+                raise
+    raise last_error
+
+
+def _accept_one(*, actor: Actor, worker: Worker, hit_id: str) -> Assignment:
+    try:
+        with transaction.atomic():
+            hit = lock_hit(hit_id)
+            now = clock.now()
+            if hit.disposed_at is not None or hit.is_expired(now) or hit.available <= 0:
+                raise NoAssignmentAvailable("This HIT is no longer available: another worker took the last assignment.")
+            if Assignment.objects.filter(hit=hit, worker=worker, status__in=HOLDING_STATUSES).exists():
+                raise NoAssignmentAvailable("You have already worked on this HIT; each worker may do it once.")
+            duration = hit.hit_type.assignment_duration
+            assignment = Assignment.objects.create(
+                id=ids.entity_id(), hit=hit, worker=worker, requester_id=hit.requester_id,
+                environment=hit.environment, status=AssignmentStatus.ACCEPTED, accept_time=now,
+                deadline=now + dt.timedelta(seconds=duration),
+            )
+            hit.available -= 1
+            hit.pending += 1
+            hit.last_activity_at = now
+            bring_forward(hit, assignment.deadline)
+            hit.save(update_fields=["available", "pending", "next_due_at", "last_activity_at"])
+            audit.record(actor, "accept_assignment", environment=hit.environment, target_type="Assignment",
+                         target_id=assignment.pk, hit_id=hit.pk)
+            emit(hit.hit_type, "AssignmentAccepted", hit_id=hit.pk, assignment_id=assignment.pk, at=now)
+            signal_status(hit, actor=actor)
+            assignment.hit = hit
+            return assignment
+    except IntegrityError as error:
+        # The unique index caught a concurrent second accept of the same HIT by the same worker.
+        if connection.vendor == "postgresql" or "UNIQUE" in str(error).upper():
+            raise NoAssignmentAvailable("You have already worked on this HIT; each worker may do it once.") from error
+        raise
+
+
+def _workers_assignment(worker: Worker, assignment_id: str) -> Assignment:
+    found = Assignment.objects.filter(pk=assignment_id, worker=worker).only("id", "hit_id").first()
+    if found is None:
+        raise AssignmentDoesNotExist(assignment_id)
+    return found
+
+
+def return_assignment(*, actor: Actor, worker: Worker, assignment_id: str) -> Assignment:
+    with transaction.atomic():
+        found = _workers_assignment(worker, assignment_id)
+        hit = lock_hit(found.hit_id)
+        assignment = Assignment.objects.select_for_update().get(pk=assignment_id)
+        if assignment.status != AssignmentStatus.ACCEPTED:
+            raise InvalidAssignmentState("Accepted", assignment.status)
+        end_assignment(hit, assignment, AssignmentStatus.RETURNED, at=clock.now(), actor=actor)
+        signal_status(hit, actor=actor)
+        return assignment
+
+
+def submit_assignment(*, actor: Actor, worker: Worker, assignment_id: str, answer_xml: str) -> Assignment:
+    """Submit the worker's answers (QuestionFormAnswers XML) before the assignment's deadline."""
+    with transaction.atomic():
+        found = _workers_assignment(worker, assignment_id)
+        hit = lock_hit(found.hit_id)
+        assignment = Assignment.objects.select_for_update().select_related("worker").get(pk=assignment_id)
+        if assignment.status == AssignmentStatus.ABANDONED:
+            raise InvalidAssignmentState(
+                "Accepted (the time allotted for this assignment ran out before it was submitted)", "Abandoned"
+            )
+        if assignment.status != AssignmentStatus.ACCEPTED:
+            raise InvalidAssignmentState("Accepted", assignment.status)
+        now = clock.now()
+        delay = hit.hit_type.auto_approval_delay
+        assignment.status = AssignmentStatus.SUBMITTED
+        assignment.submit_time = now
+        assignment.auto_approval_time = now + dt.timedelta(seconds=delay)
+        assignment.answer = answer_xml
+        assignment.save(update_fields=["status", "submit_time", "auto_approval_time", "answer"])
+        hit.pending -= 1
+        hit.submitted += 1
+        hit.last_activity_at = now
+        bring_forward(hit, assignment.auto_approval_time)
+        hit.save(update_fields=["pending", "submitted", "next_due_at", "last_activity_at"])
+        audit.record(actor, "submit_assignment", environment=hit.environment, target_type="Assignment",
+                     target_id=assignment.pk, hit_id=hit.pk)
+        emit(hit.hit_type, "AssignmentSubmitted", hit_id=hit.pk, assignment_id=assignment.pk, at=now)
+        if hit.assignment_review_policy:
+            run_assignment_policy(hit, assignment, actor=actor)
+            assignment.refresh_from_db()
+        if delay == 0 and assignment.status == AssignmentStatus.SUBMITTED:
+            approve_locked(hit, assignment, actor=Actor.system("auto-approval"), feedback="", at=now, automatic=True)
+        signal_status(hit, actor=actor)
+        return assignment

@@ -1,0 +1,1 @@
+"""The AWS JSON 1.1 adapter serving MTurk's Requester API."""

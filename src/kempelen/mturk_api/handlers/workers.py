@@ -1,0 +1,35 @@
+"""Worker blocks and messages: CreateWorkerBlock, DeleteWorkerBlock, ListWorkerBlocks, NotifyWorkers."""
+
+from __future__ import annotations
+
+from kempelen.marketplace import actions
+from kempelen.marketplace.models import WorkerBlock
+
+from ..context import Call
+from ..pagination import listing, page
+
+
+def create_worker_block(call: Call, p: dict) -> dict:
+    actions.create_worker_block(actor=call.actor, requester=call.requester, environment=call.environment,
+                                worker_id=p["WorkerId"], reason=p["Reason"])
+    return {}
+
+
+def delete_worker_block(call: Call, p: dict) -> dict:
+    actions.delete_worker_block(actor=call.actor, requester=call.requester, environment=call.environment,
+                                worker_id=p["WorkerId"], reason=p.get("Reason"))
+    return {}
+
+
+def list_worker_blocks(call: Call, p: dict) -> dict:
+    qs = WorkerBlock.objects.filter(requester=call.requester, environment=call.environment)
+    items, token = page(qs, p, order=("id",), scope="blocks")
+    return listing(items, token, "WorkerBlocks", lambda b: {"WorkerId": b.worker_id, "Reason": b.reason})
+
+
+def notify_workers(call: Call, p: dict) -> dict:
+    failures = actions.notify_workers(
+        actor=call.actor, requester=call.requester, environment=call.environment, subject=p["Subject"],
+        message=p["MessageText"], worker_ids=p["WorkerIds"],
+    )
+    return {"NotifyWorkersFailureStatuses": failures}

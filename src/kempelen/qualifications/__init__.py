@@ -1,0 +1,1 @@
+"""Qualification types, grants, requests, tests and system qualifications."""

@@ -1,0 +1,1 @@
+"""Question formats: parse, validate and render; answers as QuestionFormAnswers XML."""

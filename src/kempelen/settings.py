@@ -1,0 +1,186 @@
+"""The one settings module, configured from KEMPELEN_* environment variables (see docs/configuration.md)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"KEMPELEN_{name}", default)
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(_env("DATA_DIR", str(Path.cwd() / "kempelen-data"))).resolve()
+
+
+def _secret_key() -> str:
+    """KEMPELEN_SECRET_KEY, or one generated once and kept in the data directory."""
+    explicit = _env("SECRET_KEY")
+    if explicit:
+        return explicit
+    path = DATA_DIR / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        return key
+
+
+SECRET_KEY = _secret_key()
+DEBUG = _flag("DEBUG")
+ALLOWED_HOSTS = [h.strip() for h in (_env("ALLOWED_HOSTS", "*") or "*").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in (_env("CSRF_TRUSTED_ORIGINS", "") or "").split(",") if o.strip()]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "kempelen.core",
+    "kempelen.accounts",
+    "kempelen.ledger",
+    "kempelen.qualifications",
+    "kempelen.marketplace",
+    "kempelen.questions",
+    "kempelen.notifications",
+    "kempelen.jobs",
+    "kempelen.mturk_api",
+    "kempelen.worker_site",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "kempelen.urls"
+WSGI_APPLICATION = "kempelen.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------------
+SQLITE_PATH = DATA_DIR / "kempelen.sqlite3"
+DATABASE_URL = _env("DATABASE_URL") or f"sqlite:///{SQLITE_PATH}"
+
+_db = dj_database_url.parse(DATABASE_URL, conn_max_age=int(_env("DB_CONN_MAX_AGE", "60") or 60))
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the writer; IMMEDIATE makes every write transaction take the write lock
+    # at BEGIN, so concurrent writers queue on the busy timeout instead of failing with "database is locked"
+    # when a reader upgrades to a writer.
+    _db["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": (
+            "PRAGMA journal_mode=WAL;"
+            "PRAGMA synchronous=NORMAL;"
+            "PRAGMA busy_timeout=30000;"
+            "PRAGMA foreign_keys=ON;"
+            "PRAGMA cache_size=-65536;"
+        ),
+    }
+    _db["CONN_MAX_AGE"] = None
+    _db["TEST"] = {"NAME": str(Path(_env("TEST_SQLITE_PATH", str(DATA_DIR / "test.sqlite3")) or ""))}
+else:
+    _db.setdefault("OPTIONS", {})
+    _db["CONN_HEALTH_CHECKS"] = True
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth -----------------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/login"
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Strict"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+MEDIA_ROOT = DATA_DIR / "uploads"
+
+EMAIL_BACKEND = _env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = _env("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(_env("EMAIL_PORT", "25") or 25)
+DEFAULT_FROM_EMAIL = _env("EMAIL_FROM", "kempelen@localhost")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "kempelen": {"handlers": ["console"], "level": _env("LOG_LEVEL", "INFO")},
+        "django.request": {"handlers": ["console"], "level": "ERROR"},
+    },
+}
+
+# --- Kempelen -------------------------------------------------------------------------------------------
+KEMPELEN = {
+    # The public base URL of this instance (used in turkSubmitTo and printed links).
+    "PUBLIC_URL": (_env("PUBLIC_URL", "") or "").rstrip("/"),
+    # Commission on rewards and bonuses, percent; the surcharge for HITs with 10 or more assignments;
+    # the Masters surcharge; the minimum commission per approved assignment or bonus, in cents.
+    "FEE_PERCENT": float(_env("FEE_PERCENT", "20") or 20),
+    "LARGE_HIT_SURCHARGE_PERCENT": float(_env("LARGE_HIT_SURCHARGE_PERCENT", "20") or 20),
+    "MASTERS_FEE_PERCENT": float(_env("MASTERS_FEE_PERCENT", "5") or 5),
+    "MINIMUM_FEE_CENTS": int(_env("MINIMUM_FEE_CENTS", "1") or 1),
+    "MINIMUM_REWARD_CENTS": int(_env("MINIMUM_REWARD_CENTS", "0") or 0),
+    # Allowed skew between a SigV4 signature's date and this server's clock.
+    "SIGV4_MAX_SKEW_SECONDS": 15 * 60,
+    # How often the job runner looks for due timers and jobs.
+    "JOB_POLL_SECONDS": float(_env("JOB_POLL_SECONDS", "1") or 1),
+    # The sandbox reports this balance, as MTurk's sandbox did.
+    "SANDBOX_BALANCE_CENTS": 1_000_000,
+}

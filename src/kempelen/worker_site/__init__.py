@@ -1,0 +1,1 @@
+"""Worker pages and the externalSubmit endpoint."""

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WorkerSiteConfig(AppConfig):
+    name = "kempelen.worker_site"
+    label = "worker_site"

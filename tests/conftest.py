@@ -1,0 +1,121 @@
+"""Fixtures shared by the whole suite: a live Kempelen server, real boto3 clients, requesters and workers.
+
+Every test that touches the database ends with the ledger checked: balanced transactions, balance caches
+equal to their entries, no negative funds, and escrow equal to what live HITs' open slots could cost.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import botocore.session
+import pytest
+from botocore.config import Config
+
+from kempelen.accounts import actions as accounts
+from kempelen.accounts.models import Requester, Worker
+from kempelen.core import clock
+from kempelen.core.actors import Actor
+from kempelen.ledger import actions as ledger
+
+OPERATOR = Actor.operator("tests")
+_counter = itertools.count(1)
+_botocore_session = botocore.session.get_session()
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock() -> Iterator[None]:
+    clock.reset()
+    yield
+    clock.reset()
+
+
+@pytest.fixture
+def move_clock() -> Callable[[float], None]:
+    """Move business time forward by some seconds (deadlines, expiry, auto-approval fall due)."""
+    return clock.advance
+
+
+def _ledger_problems() -> list[str]:
+    from kempelen.ledger.queries import problems
+    from kempelen.marketplace.invariants import escrow_problems
+
+    return problems() + escrow_problems()
+
+
+@pytest.fixture(autouse=True)
+def _ledger_balances_after_each_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    names = set(request.fixturenames)
+    if not names & {"db", "transactional_db", "live_server", "api"}:
+        return
+    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+        return
+    found = _ledger_problems()
+    assert not found, "ledger invariants broken:\n" + "\n".join(found)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+def client_for(url: str, access_key_id: str, secret: str, *, environment: str = "live") -> Any:
+    """A real boto3 ``mturk`` client pointed at Kempelen, as a requester's script would build it."""
+    session = boto3.session.Session(botocore_session=_botocore_session)
+    return session.client(
+        "mturk",
+        region_name="sandbox" if environment == "sandbox" else "us-east-1",
+        endpoint_url=url,
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret,
+        config=Config(retries={"mode": "standard", "max_attempts": 1}),
+    )
+
+
+@dataclass
+class RequesterHandle:
+    requester: Requester
+    access_key_id: str
+    secret: str
+    url: str
+
+    def client(self, environment: str = "live") -> Any:
+        return client_for(self.url, self.access_key_id, self.secret, environment=environment)
+
+
+def make_requester(url: str = "http://testserver", *, funds_cents: int = 100_000) -> RequesterHandle:
+    n = next(_counter)
+    requester = accounts.create_requester(actor=OPERATOR, username=f"requester{n}", display_name=f"Requester {n}")
+    issued = accounts.issue_credential(actor=OPERATOR, requester=requester)
+    if funds_cents:
+        ledger.deposit(requester=requester, environment="live", cents=funds_cents, key=f"test-deposit:{n}",
+                       actor=OPERATOR)
+    return RequesterHandle(requester, issued.access_key_id, issued.secret_access_key, url)
+
+
+def make_worker(**profile: Any) -> Worker:
+    n = next(_counter)
+    profile.setdefault("country", "US")
+    return accounts.create_worker(actor=OPERATOR, username=f"worker{n}", **profile)
+
+
+@pytest.fixture
+def api(live_server: Any) -> Callable[..., RequesterHandle]:
+    """Make a requester with an access key (and $1,000 of live funds) whose clients talk to the live server."""
+
+    def factory(funds_cents: int = 100_000) -> RequesterHandle:
+        return make_requester(live_server.url, funds_cents=funds_cents)
+
+    return factory
+
+
+@pytest.fixture
+def worker_factory(transactional_db: None) -> Callable[..., Worker]:
+    return make_worker
