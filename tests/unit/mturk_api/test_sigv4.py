@@ -546,7 +546,9 @@ def test_django_request_headers_work_as_received() -> None:
     from django.test import RequestFactory
 
     captured = boto3_request("list_hits", {"MaxResults": 10})
-    meta = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in captured.headers.items()}
+    meta: dict[str, Any] = {
+        f"HTTP_{name.upper().replace('-', '_')}": value for name, value in captured.headers.items()
+    }
     meta.pop("HTTP_CONTENT_TYPE")
     meta.pop("HTTP_CONTENT_LENGTH", None)
     request = RequestFactory().generic(
