@@ -104,3 +104,14 @@ def revoke_credential(*, actor: Actor, requester: Requester, access_key_id: str)
             credential.revoked_at = clock.now()
             credential.save(update_fields=["revoked_at"])
             audit.record(actor, "revoke_credential", target_type="ApiCredential", target_id=access_key_id)
+
+
+def set_masters(*, actor: Actor, worker: Worker, environment: str, value: bool) -> None:
+    """Award or withdraw the Masters qualification in one environment (an operator's decision)."""
+    field = "is_master_sandbox" if environment == "sandbox" else "is_master_live"
+    with transaction.atomic():
+        locked = Worker.objects.select_for_update().get(pk=worker.pk)
+        setattr(locked, field, value)
+        locked.save(update_fields=[field])
+        audit.record(actor, "set_masters", environment=environment, target_type="Worker",
+                     target_id=worker.worker_id, value=value)

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.db.models import Count, Min, Q, Sum
+
+from kempelen.core import clock
+from kempelen.core.errors import NoAssignmentAvailable
 from kempelen.qualifications import system
 from kempelen.qualifications.models import QualificationType
+from kempelen.qualifications.queries import unmet_requirements
+
+from .models import HIT, HITType, WorkerBlock
 
 _COMPARATOR_WORDS = {
     "LessThan": "less than",
@@ -38,3 +47,106 @@ def describe_requirement(req: dict, environment: str) -> str:
         for loc in req.get("LocaleValues") or []
     ]
     return f"{name} {_COMPARATOR_WORDS.get(comparator, comparator)} {', '.join(str(v) for v in values)}"
+
+
+# --- What a worker may discover and preview -------------------------------------------------------------
+
+
+
+
+
+SORTS = {
+    "newest": ("-newest", "hit_type_id"),
+    "reward": ("-hit_type__reward_cents", "-newest", "hit_type_id"),
+    "available": ("-available_total", "-newest", "hit_type_id"),
+}
+
+
+@dataclass(frozen=True)
+class HITGroup:
+    hit_type: HITType
+    hits_available: int
+    assignments_available: int
+
+    @property
+    def group_id(self) -> str:
+        return self.hit_type.group_id
+
+
+def open_hits(environment: str):  # type: ignore[no-untyped-def]
+    """HITs a worker could accept now (before qualifications and blocks)."""
+    return HIT.objects.filter(
+        environment=environment, expiration__gt=clock.now(), available__gt=0, disposed_at__isnull=True
+    )
+
+
+def discoverable_groups(
+    worker: object,
+    environment: str,
+    *,
+    search: str = "",
+    min_reward_cents: int = 0,
+    qualified_only: bool = False,
+    sort: str = "newest",
+    offset: int = 0,
+    limit: int = 20,
+) -> list[HITGroup]:
+    """HIT groups (one requester's HIT type) with open HITs that the worker may discover.
+
+    Groups guarded from discovery by a requirement the worker fails, and groups of requesters who blocked
+    the worker, never appear. ``qualified_only`` also hides groups whose Accept requirements they fail.
+    """
+    rows = open_hits(environment)
+    if search:
+        rows = rows.filter(
+            Q(hit_type__title__icontains=search) | Q(hit_type__description__icontains=search)
+            | Q(hit_type__keywords__icontains=search)
+        )
+    if min_reward_cents:
+        rows = rows.filter(hit_type__reward_cents__gte=min_reward_cents)
+    blocked = WorkerBlock.objects.filter(environment=environment, worker_id=getattr(worker, "worker_id", ""))
+    rows = rows.exclude(requester_id__in=blocked.values("requester_id"))
+    grouped = (
+        rows.values("hit_type_id")
+        .annotate(hits=Count("id"), available_total=Sum("available"), newest=Min("created_at"))
+        .order_by(*SORTS.get(sort, SORTS["newest"]))
+    )
+    found: list[HITGroup] = []
+    skipped = 0
+    chunk = max(limit * 2, 50)
+    start = 0
+    while len(found) < limit:
+        batch = list(grouped[start : start + chunk])
+        if not batch:
+            break
+        start += chunk
+        types = HITType.objects.in_bulk([r["hit_type_id"] for r in batch])
+        for row in batch:
+            hit_type = types[row["hit_type_id"]]
+            action = "Accept" if qualified_only else "Discover"
+            if unmet_requirements(hit_type.qualification_requirements, worker, environment, action):  # type: ignore[arg-type]
+                continue
+            if skipped < offset:
+                skipped += 1
+                continue
+            found.append(HITGroup(hit_type, row["hits"], row["available_total"]))
+            if len(found) >= limit:
+                break
+    return found
+
+
+def hit_for_preview(worker: object, environment: str, group_id: str) -> HIT:
+    """A HIT of the group (HITGroupId or HITTypeId) for the worker to preview, if the worker may preview it."""
+    from .actions import check_may
+
+    hit_type = (
+        HITType.objects.filter(group_id=group_id, environment=environment).first()
+        or HITType.objects.filter(pk=group_id, environment=environment).first()
+    )
+    if hit_type is None:
+        raise NoAssignmentAvailable("There are no HITs in this group.")
+    check_may(worker, hit_type, "Preview")  # type: ignore[arg-type]
+    hit = open_hits(environment).filter(hit_type=hit_type).order_by("created_at").first()
+    if hit is None:
+        raise NoAssignmentAvailable("There are no more HITs available in this group.")
+    return hit

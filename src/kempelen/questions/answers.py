@@ -12,8 +12,8 @@ Decisions (MTurk left them unrecorded):
 - **Text.** Line breaks are written as ``\\n`` (browsers post ``\\r\\n``; XML parsers would fold it anyway).
   Characters XML 1.0 cannot carry at all (most control characters) are removed. Everything outside ASCII is
   written as a character reference, so the ``encoding="ASCII"`` declaration stays true.
-- **QuestionForm submissions.** Every question gets an ``Answer`` (unanswered ones carry no value), in form
-  order. The "other" text of a SelectionAnswer is posted under :func:`other_selection_field`.
+- **QuestionForm submissions.** Every question gets an ``Answer``, in form order: unanswered free text is an
+  empty ``FreeText``; an unanswered selection or file question has no value element at all. The "other" text of a SelectionAnswer is posted under :func:`other_selection_field`.
 """
 
 from __future__ import annotations

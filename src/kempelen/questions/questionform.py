@@ -17,7 +17,7 @@ from kempelen.core.errors import InvalidQuestion
 
 from . import namespaces
 from .formatted import check_formatted_content
-from .xmlutil import MAX_INT32, ElementReader, element_text, parse_bool, parse_int
+from .xmlutil import MAX_INT32, ElementReader, element_text, local_name, parse_bool, parse_int
 
 MAX_FILE_SIZE_IN_BYTES = 2_000_000_000
 STYLE_SUGGESTIONS = ("radiobutton", "dropdown", "checkbox", "list", "combobox", "multichooser")
@@ -296,7 +296,7 @@ class _FormParser:
         if len(element):
             raise InvalidQuestion(
                 f"{path} must hold its XHTML inside a CDATA section (<![CDATA[ … ]]>); "
-                f"found the element <{element[0].tag.rpartition('}')[2]}> directly inside it."
+                f"found the element <{local_name(element[0])}> directly inside it."
             )
         xhtml = element.text or ""
         check_formatted_content(xhtml, path=path)

@@ -33,8 +33,12 @@ def minidom_answers(document: str) -> list[tuple[str, str]]:
     pairs = []
     for answer in dom.getElementsByTagName("Answer"):
         identifier, value = answer.childNodes[0], answer.childNodes[1]
-        pairs.append((identifier.firstChild.nodeValue, "".join(node.nodeValue for node in value.childNodes)))
+        pairs.append((text_of(identifier), text_of(value)))
     return pairs
+
+
+def text_of(node: xml.dom.minidom.Node) -> str:
+    return "".join(child.nodeValue or "" for child in node.childNodes)
 
 
 def bird_form() -> QuestionForm:

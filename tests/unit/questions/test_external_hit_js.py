@@ -68,7 +68,7 @@ def run(
 ) -> dict:
     arguments = [SCRIPT.read_text(), f"{origin}/task/1{query}", ready_state, with_input, button, form_name,
                  button_name]
-    result = subprocess.run([NODE, "-e", HARNESS, json.dumps(arguments)], capture_output=True, text=True,
+    result = subprocess.run([str(NODE), "-e", HARNESS, json.dumps(arguments)], capture_output=True, text=True,
                             check=True, timeout=30)
     return json.loads(result.stdout)
 

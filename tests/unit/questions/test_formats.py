@@ -8,6 +8,7 @@ from kempelen.core.errors import InvalidParameter, InvalidQuestion
 from kempelen.questions.formats import (
     Binary,
     BulletList,
+    EmbeddedBinary,
     ExternalQuestion,
     FileUploadAnswer,
     FormattedContent,
@@ -485,3 +486,22 @@ def test_a_test_names_itself_in_messages():
 def test_namespace_of_form_is_one_of_the_two_versions():
     message = refusal(question_form(free_text_question(), "urn:wrong"))
     assert FORM_NS in message and FORM_2017_NS in message
+
+
+def test_embedded_binary_keeps_its_size_and_parameters():
+    embedded = (
+        "<EmbeddedBinary><EmbeddedMimeType><Type>video</Type><SubType>mp4</SubType></EmbeddedMimeType>"
+        "<DataURL>https://media.example.org/clip.mp4</DataURL><AltText>A clip</AltText>"
+        "<Width>320</Width><Height>240</Height>"
+        "<ApplicationParameter><Name>autoplay</Name><Value>false</Value></ApplicationParameter></EmbeddedBinary>"
+    )
+    form = parse_question(question_form(free_text_question().replace("<Text>Question?</Text>", embedded)))
+    assert form.questions[0].content == (  # type: ignore[union-attr]
+        EmbeddedBinary("video", "mp4", "https://media.example.org/clip.mp4", "A clip", "320", "240",
+                       (("autoplay", "false"),)),
+    )
+
+
+def test_a_list_needs_at_least_one_item():
+    xml = question_form(free_text_question().replace("<Text>Question?</Text>", "<List></List>"))
+    assert "at least one ListItem" in refusal(xml)

@@ -110,4 +110,4 @@
   global.turkGetParam = turkGetParam;
   global.turkGetSubmitToHost = turkGetSubmitToHost;
   global.turkSetAssignmentID = turkSetAssignmentID;
-})(this);
+})(typeof window !== "undefined" ? window : this);
