@@ -15,6 +15,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -97,6 +98,23 @@ def process_tree_cpu_seconds(pid: int) -> float:
         fields = stat.rsplit(")", 1)[1].split()
         ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
     return ticks / _CLK_TCK
+
+
+def machine_busy_seconds() -> float:
+    """Non-idle CPU time of the whole machine, all cores (first line of /proc/stat)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / _CLK_TCK
+
+
+def pids_cpu_seconds(pids: list[int]) -> dict[int, float]:
+    found = {}
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        found[p] = (int(fields[11]) + int(fields[12])) / _CLK_TCK
+    return found
 
 
 # --- The server and the database ----------------------------------------------------------------------------
@@ -318,6 +336,10 @@ def phase_a(instance: Instance, seconds: float, clients: int, workers: int) -> d
         env=instance.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=instance.data_dir,
     )
     stats = Stats()
+    assert instance.server is not None
+    server_before, client_before = process_tree_cpu_seconds(instance.server.pid), time.process_time()
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    machine_before = machine_busy_seconds()
     started = time.monotonic()
     deadline = started + seconds
     threads = [threading.Thread(target=requester_loop, args=(instance, stats, deadline, i), daemon=True)
@@ -334,7 +356,15 @@ def phase_a(instance: Instance, seconds: float, clients: int, workers: int) -> d
         sim_out, _ = simulator.communicate()
         sim_out += "\n(simulator killed: it overran its duration by 60 s)"
     match = re.search(r"submitted (\d+) assignment", sim_out)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # only the simulator was reaped during the phase
+    cpu = {
+        "machine": machine_busy_seconds() - machine_before,
+        "server": process_tree_cpu_seconds(instance.server.pid) - server_before,
+        "simulator": children.ru_utime + children.ru_stime - children_before.ru_utime - children_before.ru_stime,
+        "clients": time.process_time() - client_before,
+    }
     return {
+        "cpu": cpu,
         "seconds": elapsed, "stats": stats, "simulator_output": sim_out.strip(),
         "simulator_rc": simulator.returncode, "submitted": int(match.group(1)) if match else None,
         "client_threads_alive": sum(t.is_alive() for t in threads),
@@ -351,6 +381,17 @@ def phase_b(instance: Instance, calls: int, threads: int) -> dict[str, dict[str,
     assert instance.server is not None
     pid = instance.server.pid
 
+    def db_cpu() -> dict[int, float]:
+        """CPU of the PostgreSQL backends serving this benchmark's database (they run on the same 2 cores)."""
+        if not instance.pg_name:
+            return {}
+        import psycopg
+
+        with psycopg.connect(f"{PG_BASE_URL}/{instance.pg_name}", autocommit=True) as conn:
+            pids = [r[0] for r in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+        return pids_cpu_seconds(pids)
+
     def run(operation: str, one: Any) -> dict[str, float]:
         stats = Stats()
         per_thread = [calls // threads + (1 if i < calls % threads else 0) for i in range(threads)]
@@ -365,12 +406,17 @@ def phase_b(instance: Instance, calls: int, threads: int) -> dict[str, dict[str,
         idle_before = process_tree_cpu_seconds(pid)
         time.sleep(1.0)
         idle_per_second = process_tree_cpu_seconds(pid) - idle_before
+        db_before, machine_before, load_before = db_cpu(), machine_busy_seconds(), os.getloadavg()[0]
         cpu_before, client_before, wall_before = process_tree_cpu_seconds(pid), time.process_time(), time.monotonic()
         with ThreadPoolExecutor(threads) as pool:
             list(pool.map(worker, range(threads)))
         wall = time.monotonic() - wall_before
         cpu = process_tree_cpu_seconds(pid) - cpu_before
         client_cpu = time.process_time() - client_before
+        machine = machine_busy_seconds() - machine_before
+        db_after = db_cpu()
+        # Backends that lived through the run count their difference, new ones all their time.
+        db = sum(t - db_before.get(p, 0.0) for p, t in db_after.items())
         ok = sum(len(v) for v in stats.latencies.values())
         failed = sum(stats.errors.values())
         if failed:
@@ -381,6 +427,10 @@ def phase_b(instance: Instance, calls: int, threads: int) -> dict[str, dict[str,
             "server_cpu_s": cpu, "server_cpu_ms_per_call": 1000 * cpu / max(1, ok + failed),
             "idle_server_cpu_ms_per_s": 1000 * idle_per_second,
             "client_cpu_ms_per_call": 1000 * client_cpu / max(1, ok + failed),
+            "db_cpu_ms_per_call": 1000 * db / max(1, ok + failed) if instance.pg_name else float("nan"),
+            "machine_cpu_ms_per_call": 1000 * machine / max(1, ok + failed),
+            "cpu_utilisation": machine / wall / (os.cpu_count() or 1),
+            "loadavg_before": load_before,
             "p50_ms": 1000 * percentile(all_latencies, 50), "p99_ms": 1000 * percentile(all_latencies, 99),
             "target_ms": CPU_TARGET_MS[operation],
         }
@@ -458,6 +508,12 @@ def report(database: str, a: dict[str, Any], b: dict[str, dict[str, float]], che
     print(f"simulator: {a['submitted']} submissions ({(a['submitted'] or 0) / seconds:.1f}/s), exit {a['simulator_rc']}")
     for line in a["simulator_output"].splitlines()[1:]:
         print(f"  {line.strip()}")
+    cpu = a["cpu"]
+    other = cpu["machine"] - cpu["server"] - cpu["simulator"] - cpu["clients"]
+    print(f"CPU during phase A: machine {100 * cpu['machine'] / seconds / (os.cpu_count() or 1):.0f}% busy of "
+          f"{os.cpu_count()} cores; server {cpu['server']:.1f} s ({1000 * cpu['server'] / max(1, total_ok):.1f} ms per "
+          f"API call), simulator {cpu['simulator']:.1f} s, boto3 clients {cpu['clients']:.1f} s, "
+          f"database and everything else {other:.1f} s")
     failures: list[str] = []
     if stats.errors:
         print("errors by code:")
@@ -476,17 +532,21 @@ def report(database: str, a: dict[str, Any], b: dict[str, dict[str, float]], che
         failures.append(f"{len(server_faults)} ServiceFault/traceback lines in the server log")
     print("-" * width)
     print("Phase B: server CPU per call (gunicorn master + workers, utime+stime from /proc)")
-    print(f"{'operation':<22}{'calls':>7}{'calls/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'client ms':>10}"
-          f"{'server ms':>10}{'target':>8}")
+    print(f"{'operation':<21}{'calls':>6}{'calls/s':>8}{'p50 ms':>7}{'p99 ms':>7}{'server ms':>10}"
+          f"{'target':>7}{'':>7}{'db ms':>6}{'client':>7}{'machine':>8}")
     for op, r in b.items():
         verdict = "ok" if r["server_cpu_ms_per_call"] <= r["target_ms"] else "MISSED"
-        print(f"{op:<22}{r['calls']:>7}{r['calls_per_s']:>9.1f}{r['p50_ms']:>8.1f}{r['p99_ms']:>8.1f}"
-              f"{r['client_cpu_ms_per_call']:>10.2f}{r['server_cpu_ms_per_call']:>10.2f}"
-              f"{'≤' + format(r['target_ms'], 'g'):>6} {verdict}")
+        print(f"{op:<21}{r['calls']:>6}{r['calls_per_s']:>8.1f}{r['p50_ms']:>7.1f}{r['p99_ms']:>7.1f}"
+              f"{r['server_cpu_ms_per_call']:>10.2f}{'≤' + format(r['target_ms'], 'g'):>7} {verdict:<6}"
+              f"{'-' if r['db_cpu_ms_per_call'] != r['db_cpu_ms_per_call'] else format(r['db_cpu_ms_per_call'], '.2f'):>6}{r['client_cpu_ms_per_call']:>7.2f}{r['machine_cpu_ms_per_call']:>8.2f}")
         if r["errors"]:
             failures.append(f"{r['errors']} errors in phase B {op}")
     idle = max(r["idle_server_cpu_ms_per_s"] for r in b.values())
-    print(f"(idle server CPU: {idle:.1f} ms/s, included above; 'client ms' is this process's CPU per call)")
+    busy = ", ".join(f"{op} {100 * r['cpu_utilisation']:.0f}% (load {r['loadavg_before']:.1f} before)"
+                     for op, r in b.items())
+    print("server ms: CPU of the gunicorn master and workers per call (the target); db ms: PostgreSQL backends;")
+    print("client: this process (boto3); machine: every process on the machine, so other load shows up there.")
+    print(f"Machine busy during phase B: {busy}; idle server CPU {idle:.1f} ms/s.")
     print("-" * width)
     print("Verification (read-only)")
     if "error" in checks:

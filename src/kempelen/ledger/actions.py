@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from kempelen.accounts.models import Requester, Worker
-from kempelen.core import clock
+from kempelen.core import clock, ids
 from kempelen.core.actors import Actor
 from kempelen.core.errors import InsufficientFunds, InvalidParameter
 
@@ -97,7 +97,7 @@ def _sandbox_credit_if_needed(requester: Requester, available: LedgerAccount, ne
         return
     grant = max(shortfall, int(settings.KEMPELEN["SANDBOX_BALANCE_CENTS"]))
     post(
-        key=f"sandbox-credit:{requester.pk}:{clock.now().timestamp()}:{available.balance_cents}",
+        key=f"sandbox-credit:{requester.pk}:{ids.entity_id()}",
         kind="sandbox_credit",
         environment="sandbox",
         legs=[(available, grant), (account_for(AccountKind.EXTERNAL, "sandbox"), -grant)],

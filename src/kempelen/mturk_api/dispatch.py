@@ -60,9 +60,26 @@ OPERATIONS: dict[str, str] = {
     "GetFileUploadURL": "review:get_file_upload_url",
 }
 
+#: Checks that run before the model's validation, for inputs MTurk refused with a RequestError in its own
+#: words rather than a ValidationException: clients match on those words ("WorkerId is invalid.").
+PRECHECKS: dict[str, str] = {
+    "CreateWorkerBlock": "workers:check_worker_id",
+    "DeleteWorkerBlock": "workers:check_worker_id",
+}
+
+
+def _resolve(reference: str) -> Callable:  # type: ignore[type-arg]
+    module_name, function = reference.split(":")
+    module = importlib.import_module(f"kempelen.mturk_api.handlers.{module_name}")
+    return getattr(module, function)  # type: ignore[no-any-return]
+
 
 @cache
 def handler_for(operation: str) -> Handler:
-    module_name, function = OPERATIONS[operation].split(":")
-    module = importlib.import_module(f"kempelen.mturk_api.handlers.{module_name}")
-    return getattr(module, function)  # type: ignore[no-any-return]
+    return _resolve(OPERATIONS[operation])  # type: ignore[no-any-return]
+
+
+@cache
+def precheck_for(operation: str) -> Callable[[dict], None] | None:
+    reference = PRECHECKS.get(operation)
+    return _resolve(reference) if reference else None

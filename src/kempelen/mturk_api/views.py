@@ -17,7 +17,7 @@ from kempelen.core.errors import KempelenError, ServiceFault
 
 from . import sigv4, validation, wire
 from .context import Call
-from .dispatch import handler_for
+from .dispatch import handler_for, precheck_for
 
 log = logging.getLogger("kempelen.api")
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -67,6 +67,9 @@ def endpoint(request: HttpRequest) -> HttpResponse:
         )
         assert credentials.credential is not None
         params = wire.parse_body(request.body)
+        precheck = precheck_for(operation)
+        if precheck is not None:
+            precheck(params)
         validation.validate_input(operation, params)
         call = Call(
             requester=credentials.credential.requester,

@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
-from kempelen.accounts.models import Worker
+from kempelen.accounts.models import Requester, Worker
 from kempelen.core import clock
+from kempelen.core.errors import (
+    InvalidQualificationState,
+    QualificationDoesNotExist,
+    QualificationTypeDoesNotExist,
+)
 
 from . import system
-from .models import Qualification
+from .models import Qualification, QualificationType
 
 ACTIONS = ("Discover", "Preview", "Accept")
 #: Which requirements guard which action: Discover < Preview < Accept.
@@ -173,3 +178,80 @@ def unmet_requirements(
         return []
     values = worker_values(worker, environment, {r["QualificationTypeId"] for r in relevant})
     return [r for r in relevant if not requirement_met(r, values.get(r["QualificationTypeId"]))]
+
+
+# --- qualification types as requesters see them -------------------------------------------------------------
+
+
+def owned_type(requester: Requester, environment: str, type_id: str, *, lock: bool = False) -> QualificationType:
+    """The requester's own non-deleted type in ``environment``. Another requester's type, one of the other
+    environment, a deleted one and an unknown id all give the same ``QualificationTypeDoesNotExist``."""
+    qs = QualificationType.objects.filter(
+        pk=type_id, requester=requester, environment=environment, deleted_at__isnull=True
+    )
+    if lock:
+        qs = qs.select_for_update()
+    found = qs.first()
+    if found is None:
+        raise QualificationTypeDoesNotExist(type_id)
+    return found
+
+
+def granted_qualification(requester: Requester, environment: str, type_id: str, worker_id: str) -> Qualification:
+    """GetQualificationScore: the worker's grant of the requester's own type, which must be Granted.
+
+    System types are refused as MTurk refused them (``QualificationDoesNotExist``); a revoked grant gives an
+    error whose message says the operation needs the status Granted (clients match on that text).
+    """
+    if system.is_system(type_id):
+        raise QualificationDoesNotExist()
+    qt = owned_type(requester, environment, type_id)
+    grant = Qualification.objects.select_related("worker").filter(qualification_type=qt, worker__worker_id=worker_id).first()
+    if grant is None:
+        raise QualificationDoesNotExist()
+    if grant.status != "Granted":
+        raise InvalidQualificationState(
+            f"This Qualification is currently in the state '{grant.status}'. "
+            "This operation can be called with a status of: Granted"
+        )
+    return grant
+
+
+def visible_type(environment: str, type_id: str) -> QualificationType | None:
+    """A non-deleted custom type of ``environment``, whoever owns it (MTurk let anyone read a type)."""
+    return QualificationType.objects.filter(pk=type_id, environment=environment, deleted_at__isnull=True).first()
+
+
+def _terms(query: str | None) -> list[str]:
+    return (query or "").split()
+
+
+def type_search(
+    requester: Requester,
+    environment: str,
+    *,
+    must_be_requestable: bool,
+    must_be_owned: bool,
+    query: str | None = None,
+) -> tuple[list[system.SystemType], QuerySet[QualificationType]]:
+    """What ListQualificationTypes finds: matching system types (only when requestability is not required and
+    not only the caller's own are wanted), and the matching custom types: the caller's own non-deleted ones
+    (Active or Inactive) plus, unless ``must_be_owned``, other requesters' Active ones. Deleted types never.
+
+    ``query`` is split into words; a type matches when every word occurs, case-insensitively, in its name,
+    description or keywords.
+    """
+    terms = _terms(query)
+    mine = Q(requester=requester)
+    qs = QualificationType.objects.filter(environment=environment, deleted_at__isnull=True)
+    qs = qs.filter(mine) if must_be_owned else qs.filter(mine | Q(status="Active"))
+    for term in terms:
+        qs = qs.filter(Q(name__icontains=term) | Q(description__icontains=term) | Q(keywords__icontains=term))
+    found_system: list[system.SystemType] = []
+    if not must_be_requestable and not must_be_owned:
+        for t in system.for_environment(environment):
+            wire = t.as_wire()
+            text = f"{wire['Name']}\n{wire['Description']}\n{wire['Keywords']}".casefold()
+            if all(term.casefold() in text for term in terms):
+                found_system.append(t)
+    return found_system, qs

@@ -12,7 +12,7 @@ import datetime as dt
 
 from django.db.models import Min
 
-from kempelen.core import audit, clock
+from kempelen.core import audit, clock, ids
 from kempelen.core.actors import Actor
 from kempelen.core.errors import HITDoesNotExist
 from kempelen.ledger import actions as ledger
@@ -25,7 +25,9 @@ REVIEWABLE = (HITStatus.REVIEWABLE, HITStatus.REVIEWING)
 
 def lock_hit(hit_id: str, *, requester: object = None, environment: str | None = None) -> HIT:
     """Lock and return a HIT (the requester's own, when ``requester`` is given), settled up to now."""
-    qs = HIT.objects.select_for_update().select_related("hit_type", "requester")
+    # Lock the HIT row alone: its HIT type and requester rows are read, not locked, so that actions on
+    # different HITs of one requester do not queue behind each other (PostgreSQL locks every joined row).
+    qs = HIT.objects.select_for_update(of=("self",)).select_related("hit_type", "requester")
     if requester is not None:
         qs = qs.filter(requester=requester, environment=environment)
     hit = qs.filter(pk=hit_id).first()
@@ -97,18 +99,12 @@ def release_slots(hit: HIT, slots: int, *, actor: Actor, why: str) -> None:
 
 
 def release_cents(hit: HIT, cents: int, *, actor: Actor, why: str) -> None:
-    cents = min(cents, hit.escrow_cents)
     if cents <= 0:
         return
-    ledger.release(
-        requester=hit.requester,
-        environment=hit.environment,
-        cents=cents,
-        key=f"release:{hit.pk}:{why}:{hit.escrow_cents}:{cents}",
-        actor=actor,
-        hit_id=hit.pk,
-        memo=f"Escrow released from HIT {hit.pk} ({why})",
-    )
+    if cents > hit.escrow_cents:
+        raise RuntimeError(f"HIT {hit.pk} holds {hit.escrow_cents} cents in escrow; cannot release {cents} ({why})")
+    _book(ledger.release, hit, cents, actor=actor, kind="release", why=why,
+          memo=f"Escrow released from HIT {hit.pk} ({why})")
     hit.escrow_cents -= cents
 
 
@@ -120,16 +116,23 @@ def reserve_slots(hit: HIT, slots: int, *, actor: Actor, why: str) -> None:
 def reserve_cents(hit: HIT, cents: int, *, actor: Actor, why: str) -> None:
     if cents <= 0:
         return
-    ledger.reserve(
-        requester=hit.requester,
-        environment=hit.environment,
-        cents=cents,
-        key=f"reserve:{hit.pk}:{why}:{hit.escrow_cents}:{cents}",
-        actor=actor,
-        hit_id=hit.pk,
-        memo=f"Escrow for HIT {hit.pk} ({why})",
-    )
+    _book(ledger.reserve, hit, cents, actor=actor, kind="reserve", why=why, memo=f"Escrow for HIT {hit.pk} ({why})")
     hit.escrow_cents += cents
+
+
+def _book(movement, hit: HIT, cents: int, *, actor: Actor, kind: str, why: str, memo: str) -> None:  # type: ignore[no-untyped-def]
+    """Book one escrow movement of a (locked) HIT.
+
+    Escrow movements happen exactly once because they are made under the HIT's lock together with the state
+    change that causes them (not because of their key). Each gets a key of its own: a HIT can be expired,
+    extended and expired again with the same amounts, and each of those is a new movement. A key that is
+    somehow booked already would leave the HIT's escrow and the ledger apart, so it is an error, not a no-op.
+    """
+    key = f"{kind}:{hit.pk}:{why}:{ids.entity_id()}"[:160]
+    booked = movement(requester=hit.requester, environment=hit.environment, cents=cents, key=key, actor=actor,
+                      hit_id=hit.pk, memo=memo)
+    if not booked:
+        raise RuntimeError(f"escrow movement {key} was not booked")
 
 
 def end_assignment(hit: HIT, assignment: Assignment, status: str, *, at: dt.datetime, actor: Actor) -> None:
@@ -141,7 +144,7 @@ def end_assignment(hit: HIT, assignment: Assignment, status: str, *, at: dt.date
     hit.pending -= 1
     hit.available += 1
     if hit.is_expired(clock.now()) and hit.expiry_settled:
-        release_slots(hit, 1, actor=actor, why=f"{status.lower()}:{assignment.pk}")
+        pass
     hit.last_activity_at = clock.now()
     hit.save(update_fields=["pending", "available", "escrow_cents", "last_activity_at"])
     verb = "return_assignment" if status == AssignmentStatus.RETURNED else "abandon_assignment"
@@ -169,6 +172,21 @@ def signal_status(hit: HIT, *, actor: Actor) -> None:
 
 def touch(hit: HIT) -> None:
     hit.last_activity_at = clock.now()
+
+
+def settle_first(hit_id: str) -> None:
+    """Apply a HIT's elapsed timers in a transaction of their own, before an action opens its transaction.
+
+    The action settles again under its own lock (something may fall due in between), but an action that is
+    then refused rolls its transaction back, and elapsed timers settled in there would be undone with it
+    (an abandonment, an auto-approval with its payment, an expiry with its escrow release). Settled here,
+    they stick whatever the action's outcome.
+    """
+    from django.db import transaction
+
+    if HIT.objects.filter(pk=hit_id, next_due_at__lte=clock.now()).exists():
+        with transaction.atomic():
+            lock_hit(hit_id)
 
 
 def settle_if_due(hit: HIT) -> HIT:

@@ -38,6 +38,7 @@ from ._lifecycle import (
     reserve_cents,
     reserve_slots,
     settle_expiry,
+    settle_first,
     signal_status,
 )
 
@@ -188,6 +189,7 @@ def create_hit(
 
 def update_expiration(*, actor: Actor, requester: Requester, environment: str, hit_id: str, expire_at: dt.datetime) -> HIT:
     """Expire a HIT now (a time at or before now) or extend its lifetime; a future expiry is never shortened."""
+    settle_first(hit_id)
     with transaction.atomic():
         hit = lock_hit(hit_id, requester=requester, environment=environment)
         now = clock.now()
@@ -234,12 +236,16 @@ def create_additional_assignments(
     unique_request_token: str | None = None,
 ) -> HIT:
     check_range(count, "NumberOfAdditionalAssignments", 1, 1_000_000_000)
+    settle_first(hit_id)
     with transaction.atomic():
-        if unique_request_token and (
-            idempotency.previous_result(requester, environment, "assignments", unique_request_token) is not None
-        ):
-            raise DuplicateRequest(unique_request_token)
         hit = lock_hit(hit_id, requester=requester, environment=environment)
+        if unique_request_token:
+            # Claimed before anything changes: a concurrent request with the same token waits on the unique
+            # index, and fails once this one commits.
+            if idempotency.previous_result(requester, environment, "assignments", unique_request_token) is not None:
+                raise DuplicateRequest(unique_request_token)
+            if not idempotency.remember(requester, environment, "assignments", unique_request_token, hit.pk):
+                raise DuplicateRequest(unique_request_token)
         if hit.disposed_at is not None:
             raise InvalidHITState("Disposed", "Assignable, Unassignable, Reviewable, Reviewing")
         if hit.max_assignments < 10 <= hit.max_assignments + count:
@@ -254,8 +260,6 @@ def create_additional_assignments(
         hit.reviewing = False
         hit.last_activity_at = clock.now()
         hit.save(update_fields=["max_assignments", "available", "reviewing", "escrow_cents", "last_activity_at"])
-        if unique_request_token:
-            idempotency.remember(requester, environment, "assignments", unique_request_token, hit.pk)
         audit.record(actor, "create_additional_assignments", environment=environment, target_type="HIT",
                      target_id=hit.pk, count=count)
         emit(hit.hit_type, "HITExtended", hit_id=hit.pk)
@@ -264,6 +268,7 @@ def create_additional_assignments(
 
 
 def update_review_status(*, actor: Actor, requester: Requester, environment: str, hit_id: str, revert: bool) -> HIT:
+    settle_first(hit_id)
     with transaction.atomic():
         hit = lock_hit(hit_id, requester=requester, environment=environment)
         status = hit.status(clock.now())
@@ -281,6 +286,7 @@ def update_hit_type_of_hit(
     *, actor: Actor, requester: Requester, environment: str, hit_id: str, hit_type_id: str
 ) -> HIT:
     """Move a HIT to another of the requester's HIT types; escrow for its unresolved slots is re-priced."""
+    settle_first(hit_id)
     with transaction.atomic():
         new_type = get_hit_type(requester, environment, hit_type_id)
         hit = lock_hit(hit_id, requester=requester, environment=environment)
@@ -307,6 +313,7 @@ def update_hit_type_of_hit(
 
 def delete_hit(*, actor: Actor, requester: Requester, environment: str, hit_id: str) -> HIT:
     """Dispose of a reviewable HIT whose submitted assignments have all been approved or rejected."""
+    settle_first(hit_id)
     with transaction.atomic():
         hit = lock_hit(hit_id, requester=requester, environment=environment)
         status = hit.status(clock.now())
@@ -318,7 +325,8 @@ def delete_hit(*, actor: Actor, requester: Requester, environment: str, hit_id: 
                 "Reviewing, Reviewable, once every submitted assignment has been approved or rejected "
                 f"({hit.submitted} still to review)",
             )
-        release_slots(hit, hit.available + hit.pending, actor=actor, why="dispose")
+        # Nothing is pending or unreviewed; what is still held is for unfilled slots of an unexpired HIT.
+        release_slots(hit, 0 if hit.expiry_settled else hit.available, actor=actor, why="dispose")
         hit.disposed_at = clock.now()
         hit.next_due_at = None
         hit.save(update_fields=["disposed_at", "escrow_cents", "next_due_at"])

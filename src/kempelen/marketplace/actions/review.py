@@ -15,7 +15,7 @@ from kempelen.ledger import actions as ledger
 from kempelen.notifications.actions import emit
 
 from ..models import HIT, Assignment, AssignmentStatus, HITStatus, ReviewAction, ReviewResult
-from ._lifecycle import bring_forward, lock_hit, reserve_cents, reserve_slots, signal_status
+from ._lifecycle import bring_forward, lock_hit, reserve_cents, reserve_slots, settle_first, signal_status
 
 OVERRIDE_WINDOW = dt.timedelta(days=30)
 
@@ -65,11 +65,13 @@ def approve_locked(
         hit.escrow_cents -= hit.unit_cost_cents
     else:
         raise InvalidAssignmentState("Submitted", assignment.status)
-    ledger.pay_from_escrow(
+    # One payment per assignment: the key is the assignment's, so the database refuses a second one.
+    if not ledger.pay_from_escrow(
         requester=hit.requester, worker=assignment.worker, environment=hit.environment,
         reward_cents=reward, fee_cents=fee, key=f"pay:{assignment.pk}", actor=actor,
         hit_id=hit.pk, assignment_id=assignment.pk,
-    )
+    ):
+        raise RuntimeError(f"assignment {assignment.pk} has been paid before")
     assignment.status = AssignmentStatus.APPROVED
     assignment.approval_time = at
     assignment.paid = True
@@ -114,8 +116,9 @@ def approve_assignment(
     override_rejection: bool = False,
 ) -> Assignment:
     feedback = check_text(feedback, "RequesterFeedback", max_length=1024)
+    found = _requester_assignment(requester, environment, assignment_id)
+    settle_first(found.hit_id)
     with transaction.atomic():
-        found = _requester_assignment(requester, environment, assignment_id)
         hit = lock_hit(found.hit_id)
         assignment = _locked_assignment(hit, assignment_id)
         if assignment.status == AssignmentStatus.REJECTED:
@@ -137,8 +140,9 @@ def reject_assignment(
     *, actor: Actor, requester: Requester, environment: str, assignment_id: str, feedback: str
 ) -> Assignment:
     feedback = check_text(feedback, "RequesterFeedback", max_length=1024)
+    found = _requester_assignment(requester, environment, assignment_id)
+    settle_first(found.hit_id)
     with transaction.atomic():
-        found = _requester_assignment(requester, environment, assignment_id)
         hit = lock_hit(found.hit_id)
         assignment = _locked_assignment(hit, assignment_id)
         reject_locked(hit, assignment, actor=actor, feedback=feedback)

@@ -19,7 +19,6 @@ from kempelen.core.errors import (
     Blocked,
     HITDoesNotExist,
     InvalidAssignmentState,
-    KempelenError,
     NoAssignmentAvailable,
     NotQualified,
 )
@@ -28,7 +27,7 @@ from kempelen.qualifications.queries import unmet_requirements
 
 from ..models import HIT, HOLDING_STATUSES, Assignment, AssignmentStatus, HITType, WorkerBlock
 from ..queries import describe_requirement
-from ._lifecycle import bring_forward, end_assignment, lock_hit, signal_status
+from ._lifecycle import bring_forward, end_assignment, lock_hit, settle_first, signal_status
 from .review import approve_locked, run_assignment_policy
 
 
@@ -44,15 +43,17 @@ def check_may(worker: Worker, hit_type: HITType, action: str) -> None:
         raise Blocked("The requester of this HIT does not accept work from you.")
 
 
-def _candidate_hits(worker: Worker, hit_type: HITType, now: dt.datetime) -> list[str]:
+def _candidate_hits(worker: Worker, hit_type: HITType, now: dt.datetime, *, exclude: set[str]) -> list[str]:
     """Open HITs of a group that the worker has not worked on, oldest first (an indexed query, no scan)."""
-    mine = Assignment.objects.filter(worker=worker, status__in=HOLDING_STATUSES).values("hit_id")
+    mine = Assignment.objects.filter(worker=worker, hit__hit_type=hit_type, status__in=HOLDING_STATUSES).values("hit_id")
     qs = (
         HIT.objects.filter(hit_type=hit_type, expiration__gt=now, available__gt=0, disposed_at__isnull=True)
         .exclude(pk__in=mine)
         .order_by("created_at", "id")
         .values_list("pk", flat=True)
     )
+    if exclude:
+        qs = qs.exclude(pk__in=exclude)
     return list(qs[:5])
 
 
@@ -60,13 +61,11 @@ def accept_assignment(
     *, actor: Actor, worker: Worker, environment: str, hit_id: str | None = None, group_id: str | None = None
 ) -> Assignment:
     """Accept a HIT (by id) or the next open HIT of a group (by HITGroupId or HITTypeId)."""
-    now = clock.now()
     if hit_id:
         hit_meta = HIT.objects.filter(pk=hit_id, environment=environment).select_related("hit_type").first()
         if hit_meta is None:
             raise HITDoesNotExist(hit_id)
         hit_type = hit_meta.hit_type
-        candidates = [hit_id]
     else:
         hit_type = (
             HITType.objects.filter(group_id=group_id, environment=environment).first()
@@ -74,26 +73,38 @@ def accept_assignment(
         )
         if hit_type is None:
             raise NoAssignmentAvailable("There are no more HITs in this group.")
-        candidates = _candidate_hits(worker, hit_type, now)
     check_may(worker, hit_type, "Accept")
-    last_error: KempelenError = NoAssignmentAvailable("There are no more HITs in this group.")
-    for candidate in candidates:
-        try:
-            return _accept_one(actor=actor, worker=worker, hit_id=candidate)
-        except NoAssignmentAvailable as error:
-            last_error = error
-            if hit_id:
-                raise
-    raise last_error
+    if hit_id:
+        return _accept_one(actor=actor, worker=worker, hit_id=hit_id)
+    # The next open HIT of the group. Candidates read without a lock may fill up before we lock them (other
+    # workers race for the same slots): try the next ones, until the group has no open HIT left.
+    tried: set[str] = set()
+    while True:
+        candidates = _candidate_hits(worker, hit_type, clock.now(), exclude=tried)
+        if not candidates:
+            raise NoAssignmentAvailable("There are no more HITs in this group.")
+        for candidate in candidates:
+            tried.add(candidate)
+            try:
+                return _accept_one(actor=actor, worker=worker, hit_id=candidate)
+            except NoAssignmentAvailable:
+                continue
 
 
 def _accept_one(*, actor: Actor, worker: Worker, hit_id: str) -> Assignment:
+    settle_first(hit_id)
     try:
         with transaction.atomic():
             hit = lock_hit(hit_id)
             now = clock.now()
-            if hit.disposed_at is not None or hit.is_expired(now) or hit.available <= 0:
-                raise NoAssignmentAvailable("This HIT is no longer available: another worker took the last assignment.")
+            if hit.disposed_at is not None:
+                raise NoAssignmentAvailable("This HIT is no longer available: its requester deleted it.")
+            if hit.is_expired(now):
+                raise NoAssignmentAvailable("This HIT is no longer available: it has expired.")
+            if hit.available <= 0:
+                raise NoAssignmentAvailable(
+                    "This HIT is no longer available: there is no assignment left (other workers took them)."
+                )
             if Assignment.objects.filter(hit=hit, worker=worker, status__in=HOLDING_STATUSES).exists():
                 raise NoAssignmentAvailable("You have already worked on this HIT; each worker may do it once.")
             duration = hit.hit_type.assignment_duration
@@ -128,8 +139,9 @@ def _workers_assignment(worker: Worker, assignment_id: str) -> Assignment:
 
 
 def return_assignment(*, actor: Actor, worker: Worker, assignment_id: str) -> Assignment:
+    found = _workers_assignment(worker, assignment_id)
+    settle_first(found.hit_id)
     with transaction.atomic():
-        found = _workers_assignment(worker, assignment_id)
         hit = lock_hit(found.hit_id)
         assignment = Assignment.objects.select_for_update().get(pk=assignment_id)
         if assignment.status != AssignmentStatus.ACCEPTED:
@@ -141,8 +153,9 @@ def return_assignment(*, actor: Actor, worker: Worker, assignment_id: str) -> As
 
 def submit_assignment(*, actor: Actor, worker: Worker, assignment_id: str, answer_xml: str) -> Assignment:
     """Submit the worker's answers (QuestionFormAnswers XML) before the assignment's deadline."""
+    found = _workers_assignment(worker, assignment_id)
+    settle_first(found.hit_id)
     with transaction.atomic():
-        found = _workers_assignment(worker, assignment_id)
         hit = lock_hit(found.hit_id)
         assignment = Assignment.objects.select_for_update().select_related("worker").get(pk=assignment_id)
         if assignment.status == AssignmentStatus.ABANDONED:

@@ -49,12 +49,15 @@ def send_bonus(
             if not idempotency.remember(requester, environment, "bonus", unique_request_token, assignment_id):
                 raise DuplicateRequest(unique_request_token)
         fee = bonus_fee(amount_cents)
-        key = f"bonus:{requester.pk}:{environment}:{unique_request_token or ids.entity_id()}"
+        # Paid once per request: a repeated UniqueRequestToken is refused above (its row is unique in the
+        # database, so a concurrent repeat waits and then fails). The ledger key is the payment's own: the
+        # token may be used again after 24 hours, for a new payment.
+        key = f"bonus:{requester.pk}:{environment}:{ids.entity_id()}"
         if not ledger.pay_bonus(
             requester=requester, worker=assignment.worker, environment=environment, bonus_cents=amount_cents,
             fee_cents=fee, key=key, actor=actor, hit_id=assignment.hit_id, assignment_id=assignment.pk, reason=reason,
         ):
-            raise DuplicateRequest(unique_request_token or key)
+            raise RuntimeError(f"bonus {key} was booked before")
         bonus = BonusPayment.objects.create(
             requester=requester, environment=environment, worker=assignment.worker, assignment=assignment,
             amount_cents=amount_cents, fee_cents=fee, reason=reason, grant_time=clock.now(),

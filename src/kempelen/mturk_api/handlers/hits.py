@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db.models import Q
+
 from kempelen.core import clock
 from kempelen.core.errors import HITDoesNotExist, InvalidParameter
 from kempelen.core.money import parse_amount
@@ -12,7 +14,7 @@ from kempelen.marketplace.models import HIT, HITType
 from kempelen.qualifications import system
 from kempelen.qualifications.models import QualificationType
 
-from .. import serializers
+from .. import serializers, validation
 from ..context import Call
 from ..pagination import listing, page
 
@@ -20,12 +22,11 @@ HIT_ORDER = ("created_at", "id")
 
 
 def _timestamp(value: object, field: str) -> dt.datetime:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidParameter(f"{field} must be a timestamp (seconds since the epoch).")
+    """A request timestamp as validation accepted it: epoch seconds (int or float) or an ISO-8601 string."""
     try:
-        return clock.from_epoch(float(value))
-    except (OverflowError, OSError, ValueError) as error:
-        raise InvalidParameter(f"{field} is out of range.") from error
+        return validation.parse_timestamp(value)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise InvalidParameter(f"{field} must be a timestamp (seconds since the epoch).") from error
 
 
 def _hit_type_from(call: Call, p: dict) -> HITType:
@@ -102,14 +103,20 @@ def list_hits(call: Call, p: dict) -> dict:
     return _hits_page(call, p, _own_hits(call).filter(disposed_at__isnull=True), "hits")
 
 
+def _settle_due(qs) -> None:  # type: ignore[no-untyped-def]
+    """Apply the elapsed timers of these HITs, so a filter on their counters sees what has already happened
+    (an abandoned assignment, an auto-approval) even before the job runner got to them."""
+    for hit in qs.filter(next_due_at__lte=clock.now()).only("id", "next_due_at"):
+        actions.settle_if_due(hit)
+
+
 def list_reviewable_hits(call: Call, p: dict) -> dict:
     status = p.get("Status") or "Reviewable"
+    own = _own_hits(call).filter(disposed_at__isnull=True)
+    _settle_due(own)
     now = clock.now()
-    qs = _own_hits(call).filter(disposed_at__isnull=True, pending=0, reviewing=(status == "Reviewing"))
     # Reviewable: nothing pending and either expired or no slot left.
-    from django.db.models import Q
-
-    qs = qs.filter(Q(expiration__lte=now) | Q(available=0))
+    qs = own.filter(pending=0, reviewing=(status == "Reviewing")).filter(Q(expiration__lte=now) | Q(available=0))
     if p.get("HITTypeId"):
         qs = qs.filter(hit_type_id=p["HITTypeId"])
     return _hits_page(call, p, qs, f"reviewable:{status}:{p.get('HITTypeId', '')}")

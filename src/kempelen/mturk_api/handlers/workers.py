@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from kempelen.core.errors import InvalidParameter
+from kempelen.core.ids import WORKER_ID
 from kempelen.marketplace import actions
 from kempelen.marketplace.models import WorkerBlock
 
 from ..context import Call
 from ..pagination import listing, page
+
+
+def check_worker_id(p: dict) -> None:
+    """MTurk's answer to a missing or malformed WorkerId in the block operations (runs before validation)."""
+    worker_id = p.get("WorkerId")
+    if not isinstance(worker_id, str) or not WORKER_ID.fullmatch(worker_id):
+        raise InvalidParameter("WorkerId is invalid.")
 
 
 def create_worker_block(call: Call, p: dict) -> dict:
