@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_bench import HIT_TYPE, HTML_QUESTION, PG_BASE_URL, _pg_admin  # noqa: E402
+from api_bench import HIT_TYPE, HTML_QUESTION, PG_BASE_URL, _pg_admin
 
 STAGES: dict[str, float] = defaultdict(float)
 QUERIES: dict[str, int] = defaultdict(int)

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", endpoint, name="mturk-api"),
     path("admin/", admin.site.urls),
     path("", include("kempelen.worker_site.urls")),
+    path("", include("kempelen.marketplace.urls")),
 ]

@@ -34,7 +34,7 @@ def test_get_assignment_returns_the_assignment_and_its_hit(api, worker_factory):
     work = do_work(worker, hit["HITId"], label="a tabby cat")
     got = client.get_assignment(AssignmentId=work.assignment_id)
     a = got["Assignment"]
-    assert ASSIGNMENT_FIELDS <= set(a)
+    assert set(a) >= ASSIGNMENT_FIELDS
     assert (a["AssignmentId"], a["WorkerId"], a["HITId"], a["AssignmentStatus"]) == (
         work.assignment_id, worker.worker_id, hit["HITId"], "Submitted")
     for field in ("AutoApprovalTime", "AcceptTime", "SubmitTime", "Deadline"):
@@ -88,7 +88,7 @@ def test_list_assignments_without_a_filter_returns_all_three_statuses(three_outc
     assert _statuses(listed) == ["Approved", "Rejected", "Submitted"]
     assert listed["NumResults"] == 3
     for a in listed["Assignments"]:
-        assert ASSIGNMENT_FIELDS <= set(a)
+        assert set(a) >= ASSIGNMENT_FIELDS
 
 
 @pytest.mark.parametrize("statuses, expected", [
@@ -103,7 +103,7 @@ def test_list_assignments_filters_by_status(three_outcomes, statuses, expected):
 
 
 def test_approved_and_rejected_assignments_carry_their_times_and_feedback(three_outcomes):
-    client, hit, submitted, approved, rejected = three_outcomes
+    client, _, _, approved, rejected = three_outcomes
     a = client.get_assignment(AssignmentId=approved.assignment_id)["Assignment"]
     assert a["AssignmentStatus"] == "Approved"
     assert isinstance(a["ApprovalTime"], dt.datetime)
@@ -170,6 +170,17 @@ def test_a_rejection_can_be_overridden_only_when_asked(api, worker_factory):
     got = client.get_assignment(AssignmentId=work.assignment_id)["Assignment"]
     assert got["AssignmentStatus"] == "Approved"
     assert _balances(client) == ("998.20", "1.20")
+
+
+def test_overriding_a_rejection_needs_the_funds_to_pay(api, worker_factory):
+    client = api(funds_cents=300).client()
+    work = do_work(worker_factory(), create_hit(client, Reward="1.00", MaxAssignments=1)["HITId"])
+    client.reject_assignment(AssignmentId=work.assignment_id, RequesterFeedback="")
+    create_hit(client, Reward="1.00", MaxAssignments=2)  # 2.40 held: 0.60 left
+    failure = refused(client.approve_assignment, AssignmentId=work.assignment_id, OverrideRejection=True)
+    assert failure.turk_code == "AWS.MechanicalTurk.InsufficientFunds"
+    assert client.get_assignment(AssignmentId=work.assignment_id)["Assignment"]["AssignmentStatus"] == "Rejected"
+    assert _balances(client) == ("0.60", "2.40")
 
 
 def test_a_rejection_cannot_be_overridden_after_thirty_days(api, worker_factory, move_clock):

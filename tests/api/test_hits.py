@@ -53,7 +53,7 @@ def test_create_hit_returns_every_field_clients_index(api):
     client = api().client()
     before = dt.datetime.now(dt.UTC)
     hit = create_hit(client, RequesterAnnotation="batch=7")
-    assert HIT_FIELDS <= set(hit)
+    assert set(hit) >= HIT_FIELDS
     assert hit["HITStatus"] == "Assignable"
     assert hit["HITReviewStatus"] == "NotReviewed"
     assert hit["QualificationRequirements"] == []
@@ -79,6 +79,18 @@ def test_create_hit_reserves_reward_and_fee_for_every_slot(api):
     create_hit(client, Reward="0.50", MaxAssignments=3)
     assert _balance(client) == "998.20"  # 3 x (0.50 + 20% fee)
     assert client.get_account_balance()["OnHoldBalance"] == "1.80"
+
+
+def test_ten_or_more_assignments_pay_the_larger_commission(api):
+    client = api().client()
+    create_hit(client, Reward="0.50", MaxAssignments=10)
+    assert client.get_account_balance()["OnHoldBalance"] == "7.00"  # 10 x (0.50 + 40%)
+
+
+def test_the_commission_is_at_least_a_cent(api):
+    client = api().client()
+    create_hit(client, Reward="0.01", MaxAssignments=1)
+    assert client.get_account_balance()["OnHoldBalance"] == "0.02"
 
 
 @pytest.mark.parametrize("sent, shown", [("5", "5.00"), ("0.1", "0.10"), ("0.10", "0.10"), ("12.34", "12.34"),
@@ -226,7 +238,7 @@ def test_create_hit_with_hit_type_takes_the_types_attributes(api):
     type_id = client.create_hit_type(**hit_type_args(QualificationRequirements=[LOCALE_US]))["HITTypeId"]
     hit = client.create_hit_with_hit_type(HITTypeId=type_id, LifetimeInSeconds=600, MaxAssignments=2,
                                           Question=EXTERNAL_QUESTION, RequesterAnnotation="batch=1")["HIT"]
-    assert HIT_FIELDS <= set(hit)
+    assert set(hit) >= HIT_FIELDS
     assert hit["HITTypeId"] == type_id
     assert (hit["Title"], hit["Description"], hit["Reward"], hit["Keywords"]) == (
         "Label a picture", "Say what is in the picture", "0.50", "image, label")
@@ -270,7 +282,7 @@ def test_list_hits_shows_the_callers_hits_with_all_fields(api):
     assert listed["NumResults"] == 3
     assert sorted(_ids(listed["HITs"])) == sorted(made)
     for hit in listed["HITs"]:
-        assert HIT_FIELDS <= set(hit)
+        assert set(hit) >= HIT_FIELDS
 
 
 def test_list_hits_when_there_are_none(api):
@@ -335,7 +347,7 @@ def test_list_reviewable_hits_defaults_to_reviewable_and_filters_by_status_and_t
     assert _ids(client.list_reviewable_hits(HITTypeId=type_b, Status="Reviewing")["HITs"]) == []
     assert open_hit not in _ids(client.list_reviewable_hits()["HITs"])
     listed = client.list_reviewable_hits(HITTypeId=type_a)
-    assert listed["NumResults"] == 1 and HIT_FIELDS <= set(listed["HITs"][0])
+    assert listed["NumResults"] == 1 and set(listed["HITs"][0]) >= HIT_FIELDS
 
 
 def test_list_reviewable_hits_counts_timers_that_have_elapsed(api, worker_factory, move_clock):
@@ -416,6 +428,30 @@ def test_an_expired_hit_extended_into_the_future_is_assignable_again(api):
     got = client.get_hit(HITId=hit["HITId"])["HIT"]
     assert got["HITStatus"] == "Assignable"
     assert _balance(client) == "998.20"  # escrow for the open slots is held again
+
+
+def test_expiring_and_extending_again_and_again_keeps_the_balance_right(api):
+    client = api().client()
+    hit = create_hit(client)["HITId"]
+    for hours in (1, 2, 3):
+        _expire(client, hit)
+        assert client.get_account_balance()["OnHoldBalance"] == "0.00"
+        client.update_expiration_for_hit(HITId=hit, ExpireAt=dt.datetime.now(dt.UTC) + dt.timedelta(hours=hours))
+        assert client.get_account_balance()["OnHoldBalance"] == "1.80"
+    assert _balance(client) == "998.20"
+
+
+def test_extending_an_expired_hit_needs_the_funds_for_its_open_slots(api):
+    client = api(funds_cents=200).client()
+    hit = create_hit(client, Reward="1.00", MaxAssignments=1)["HITId"]
+    _expire(client, hit)
+    create_hit(client, Reward="0.50", MaxAssignments=1)
+    create_hit(client, Reward="0.50", MaxAssignments=1)  # 1.20 held: 0.80 left, short of the 1.20 needed
+    failure = refused(client.update_expiration_for_hit, HITId=hit,
+                      ExpireAt=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    assert failure.turk_code == "AWS.MechanicalTurk.InsufficientFunds"
+    assert client.get_hit(HITId=hit)["HIT"]["HITStatus"] == "Reviewable"
+    assert _balance(client) == "0.80"
 
 
 def test_update_expiration_cannot_shorten_a_future_expiry(api):
@@ -545,6 +581,15 @@ def test_delete_hit_disposes_of_an_expired_hit_and_a_second_delete_names_dispose
     failure = refused(client.delete_hit, HITId=hit)
     assert "currently in the state 'Disposed'" in failure.message  # Dallinger's "already deleted"
     assert _balance(client) == "1000.00"
+
+
+def test_delete_hit_disposes_of_a_reviewing_hit(api):
+    client = api().client()
+    hit = create_hit(client)["HITId"]
+    _expire(client, hit)
+    client.update_hit_review_status(HITId=hit, Revert=False)
+    client.delete_hit(HITId=hit)
+    assert client.get_hit(HITId=hit)["HIT"]["HITStatus"] == "Disposed"
 
 
 def test_delete_hit_waits_until_submitted_work_is_reviewed(api, worker_factory):

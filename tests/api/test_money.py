@@ -43,6 +43,22 @@ def test_the_sandbox_balance_is_always_ten_thousand(api):
     assert client.get_account_balance()["AvailableBalance"] == "10000.00"
 
 
+def test_sandbox_payments_never_touch_live_money(api, worker_factory):
+    handle = api()
+    sandbox, live = handle.client("sandbox"), handle.client()
+    hit = create_hit(sandbox, Reward="5.00", MaxAssignments=2)["HITId"]
+    work = do_work(worker_factory(), hit, environment="sandbox")
+    sandbox.approve_assignment(AssignmentId=work.assignment_id)
+    sandbox.send_bonus(WorkerId=work.worker.worker_id, AssignmentId=work.assignment_id, BonusAmount="20.00",
+                       Reason="thanks")
+    assert sandbox.list_bonus_payments(HITId=hit)["NumResults"] == 1
+    assert sandbox.get_account_balance()["AvailableBalance"] == "10000.00"
+    assert live.get_account_balance() | {"ResponseMetadata": None} == {
+        "AvailableBalance": "1000.00", "OnHoldBalance": "0.00", "ResponseMetadata": None}
+    assert refused(live.get_assignment, AssignmentId=work.assignment_id).turk_code == \
+        "AWS.MechanicalTurk.AssignmentDoesNotExist"
+
+
 def test_a_requester_without_funds_sees_zero(api):
     assert api(funds_cents=0).client().get_account_balance()["AvailableBalance"] == "0.00"
 
@@ -59,7 +75,7 @@ def test_send_bonus_pays_bonus_plus_fee_and_is_listed(worked):
     listed = client.list_bonus_payments(HITId=hit)
     assert listed["NumResults"] == 1
     bonus = listed["BonusPayments"][0]
-    assert BONUS_FIELDS <= set(bonus)
+    assert set(bonus) >= BONUS_FIELDS
     assert (bonus["WorkerId"], bonus["AssignmentId"], bonus["BonusAmount"], bonus["Reason"]) == (
         work.worker.worker_id, work.assignment_id, "1.00", "Thanks for the careful work")
     assert isinstance(bonus["GrantTime"], dt.datetime)
@@ -76,7 +92,7 @@ def test_bonus_amounts_are_listed_with_two_decimals(worked, sent, shown):
 
 @pytest.mark.parametrize("review", [None, "approve", "reject"])
 def test_bonuses_may_be_sent_for_submitted_approved_and_rejected_work(worked, review):
-    client, hit, work = worked
+    client, _, work = worked
     if review == "approve":
         client.approve_assignment(AssignmentId=work.assignment_id)
     elif review == "reject":
@@ -142,7 +158,7 @@ def test_a_bonus_beyond_the_balance_is_insufficient_funds(api, worker_factory):
 
 @pytest.mark.parametrize("amount", ["0.505", "-1", "abc", "1,00"])
 def test_malformed_bonus_amounts_are_validation_errors(worked, amount):
-    client, hit, work = worked
+    client, _, work = worked
     failure = refused(client.send_bonus, WorkerId=work.worker.worker_id, AssignmentId=work.assignment_id,
                       BonusAmount=amount, Reason="thanks")
     assert failure.code == "ValidationException"
@@ -173,6 +189,13 @@ def test_list_bonus_payments_of_unknown_ids(api):
     assert refused(client.list_bonus_payments, HITId="3NOSUCHHIT").turk_code == "AWS.MechanicalTurk.HITDoesNotExist"
     assert refused(client.list_bonus_payments, AssignmentId="3NOSUCH").turk_code == \
         "AWS.MechanicalTurk.AssignmentDoesNotExist"
+
+
+def test_list_bonus_payments_of_work_in_progress_does_not_exist(api, worker_factory):
+    client = api().client()
+    assignment_id = accept(worker_factory(), create_hit(client)["HITId"])
+    failure = refused(client.list_bonus_payments, AssignmentId=assignment_id)
+    assert failure.turk_code == "AWS.MechanicalTurk.AssignmentDoesNotExist"
 
 
 def test_list_bonus_payments_keeps_hits_apart(api, worker_factory):

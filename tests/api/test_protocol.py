@@ -17,7 +17,7 @@ from kempelen.core.actors import Actor
 from kempelen.marketplace.models import HIT
 from kempelen.mturk_api import views
 
-from .helpers import TARGET_PREFIX, create_hit, raw_request, refused
+from .helpers import HTML_QUESTION, TARGET_PREFIX, create_hit, raw_request, refused
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -111,6 +111,58 @@ def test_a_body_changed_after_signing_is_refused(api):
     response = raw_request(handle.url, operation=None, body=b'{"HITId": "BBBB"}', extra_headers=headers)
     assert response.status == 403
     assert response.json()["__type"] == "InvalidSignatureException"
+
+
+def _hand_signed(url: str, access_key_id: str, secret: str, operation: str, body: bytes,
+                 region: str = "us-east-1") -> dict[str, str]:
+    """Headers as oTree's own urllib client builds them: SigV4 over host, x-amz-date and x-amz-target only,
+    computed here without botocore."""
+    import hashlib
+    import hmac
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).netloc
+    now = dt.datetime.now(dt.UTC)
+    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    target = f"{TARGET_PREFIX}.{operation}"
+    canonical = "\n".join([
+        "POST", "/", "", f"host:{host}", f"x-amz-date:{amz_date}", f"x-amz-target:{target}", "",
+        "host;x-amz-date;x-amz-target", hashlib.sha256(body).hexdigest()])
+    scope = f"{day}/{region}/mturk-requester/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + secret).encode()
+    for part in (day, region, "mturk-requester", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    return {
+        "X-Amz-Date": amz_date,
+        "X-Amz-Target": target,
+        "Content-Type": "application/x-amz-json-1.1",
+        "Authorization": f"AWS4-HMAC-SHA256 Credential={access_key_id}/{scope},"
+                         f"SignedHeaders=host;x-amz-date;x-amz-target,Signature={signature}",
+    }
+
+
+def test_a_hand_written_client_signing_fewer_headers_is_accepted(api):
+    handle = api()
+    body = json.dumps({"Title": "From oTree", "Description": "d", "Reward": "0.1", "LifetimeInSeconds": 600,
+                       "AssignmentDurationInSeconds": 60, "MaxAssignments": 1,
+                       "Question": HTML_QUESTION, "UniqueRequestToken": "otree_x1"}).encode()
+    headers = _hand_signed(handle.url, handle.access_key_id, handle.secret, "CreateHIT", body)
+    response = raw_request(handle.url, operation=None, body=body, extra_headers=headers)
+    assert response.status == 200, response.body
+    hit = response.json()["HIT"]
+    assert isinstance(hit["Expiration"], int | float)  # oTree stores it in a Float column
+    assert hit["HITGroupId"]
+    assert [h["HITId"] for h in handle.client().list_hits()["HITs"]] == [hit["HITId"]]
+
+
+def test_a_hand_written_signature_with_a_wrong_secret_is_refused(api):
+    handle = api()
+    body = b"{}"
+    headers = _hand_signed(handle.url, handle.access_key_id, handle.secret + "x", "GetAccountBalance", body)
+    response = raw_request(handle.url, operation=None, body=body, extra_headers=headers)
+    assert (response.status, response.json()["__type"]) == (403, "InvalidSignatureException")
 
 
 # --- Environments ----------------------------------------------------------------------------------------
@@ -297,3 +349,31 @@ def test_an_unexpected_server_exception_is_a_service_fault_5xx(api, monkeypatch)
     assert response["ResponseMetadata"]["RequestId"]
     # Other operations are unaffected.
     assert client.list_hits()["NumResults"] == 0
+
+
+def test_a_body_too_large_to_read_is_refused_without_a_retry(api):
+    from botocore.config import Config
+
+    handle = api()
+    import boto3
+
+    client = boto3.client("mturk", region_name="us-east-1", endpoint_url=handle.url,
+                          aws_access_key_id=handle.access_key_id, aws_secret_access_key=handle.secret,
+                          config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    attempts = []
+    client.meta.events.register("before-send.mturk.CreateHIT", lambda request, **kw: attempts.append(1))
+    huge = HTML_QUESTION.replace("<FrameHeight>", "<!--" + "x" * 3_000_000 + "--><FrameHeight>")
+    failure = refused(client.create_hit, Title="t", Description="d", Reward="0.10", LifetimeInSeconds=60,
+                      AssignmentDurationInSeconds=60, Question=huge)
+    assert (failure.code, failure.status) == ("RequestEntityTooLargeException", 413)
+    assert "65,535 bytes" in failure.message
+    assert len(attempts) == 1  # a 5xx would have been sent three times
+    assert _hit_count() == 0
+
+
+def test_every_operation_of_the_model_has_a_handler():
+    from kempelen.mturk_api import dispatch, validation
+
+    assert set(dispatch.OPERATIONS) == set(validation.operation_names())
+    for operation in dispatch.OPERATIONS:
+        assert callable(dispatch.handler_for(operation)), operation

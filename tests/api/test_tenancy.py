@@ -19,7 +19,15 @@ import pytest
 
 from kempelen.core import ids
 from kempelen.ledger.queries import requester_balances
-from kempelen.marketplace.models import HIT, Assignment, BonusPayment, HITType, ReviewAction, ReviewResult, WorkerBlock
+from kempelen.marketplace.models import (
+    HIT,
+    Assignment,
+    BonusPayment,
+    HITType,
+    ReviewAction,
+    ReviewResult,
+    WorkerBlock,
+)
 from kempelen.mturk_api import dispatch, validation
 from kempelen.notifications.models import OutboxEmail, OutboxEvent
 from kempelen.qualifications.models import Qualification, QualificationRequest, QualificationType

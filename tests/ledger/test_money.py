@@ -215,7 +215,7 @@ def test_update_hit_type_of_hit_reprices_escrow(api):
     client.update_hit_type_of_hit(HITId=hit_id, HITTypeId=dearer)
     assert api_funds(client) == ("997.00", "2.40")
     # the worker who took the HIT under the old price is paid the HIT's reward now
-    a2 = [a for a in HIT.objects.get(pk=hit_id).assignments.all() if a.worker_id == w2.pk][0]
+    a2 = HIT.objects.get(pk=hit_id).assignments.get(worker=w2)
     submit(w2, a2)
     client.approve_assignment(AssignmentId=a2.pk)
     assert earnings(w2) == 100
@@ -266,7 +266,7 @@ def test_sandbox_balance_is_always_ten_thousand_and_never_short(api):
     sandbox = handle.client("sandbox")
     live = handle.client()
     assert api_funds(sandbox)[0] == "10000.00"
-    # 3 × (5000 + 1000) = 18000 of fake money: more than the sandbox balance, still never short
+    # 3 x (5000 + 1000) = 18000 of fake money: more than the sandbox balance, still never short
     hit_id = api_create(sandbox, reward="5000.00", max_assignments=3)["HITId"]
     assert api_funds(sandbox)[0] == "10000.00"
     w = make_worker()

@@ -186,12 +186,3 @@ def api_create(client: Any, *, reward: str = "0.50", max_assignments: int = 1, l
         LifetimeInSeconds=lifetime, AssignmentDurationInSeconds=duration, MaxAssignments=max_assignments,
         Question=QUESTION, **extra,
     )["HIT"]
-
-
-def disable_nagle_in_live_server() -> None:
-    """The live server writes a response's headers and body in separate small writes; with Nagle's algorithm
-    on, the body waits for the client's delayed ACK (about 40 ms a call). Sending at once makes boto3 calls
-    against the live server ~7x faster. (Belongs in tests/conftest.py; kept here until it moves there.)"""
-    from django.test.testcases import QuietWSGIRequestHandler
-
-    QuietWSGIRequestHandler.disable_nagle_algorithm = True

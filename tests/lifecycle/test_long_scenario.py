@@ -53,7 +53,7 @@ def test_a_long_life(api, move_clock):
     step("returned before expiry", "Assignable", 1, 1, 2, 0)
     client.update_expiration_for_hit(HITId=hit_id, ExpireAt=dt.datetime(2015, 1, 1))
     step("expired with work pending", "Unassignable", 1, 1, 2, 0)
-    assert api_funds(client) == ("999.04", "0.48")  # paid 0.48, released 2 × 0.48, one slot at work
+    assert api_funds(client) == ("999.04", "0.48")  # paid 0.48, released 2 x 0.48, one slot at work
     submit(w[5], a5)
     step("last one in", "Reviewable", 1, 0, 2, 1)
     client.create_additional_assignments_for_hit(HITId=hit_id, NumberOfAdditionalAssignments=2)

@@ -284,8 +284,7 @@ def test_additional_assignments_may_not_cross_ten(api):
     hit_id = api_create(client, max_assignments=9)["HITId"]
     with pytest.raises(ClientError) as excinfo:
         client.create_additional_assignments_for_hit(HITId=hit_id, NumberOfAdditionalAssignments=1)
-    code, message = turk_error(excinfo)
-    assert code == "AWS.MechanicalTurk.InvalidMaximumAssignmentsIncrease"
+    assert turk_error(excinfo)[0] == "AWS.MechanicalTurk.InvalidMaximumAssignmentsIncrease"
     assert api_view(client, hit_id)["max"] == 9
     big = api_create(client, max_assignments=10)["HITId"]
     client.create_additional_assignments_for_hit(HITId=big, NumberOfAdditionalAssignments=5)
@@ -395,3 +394,62 @@ def test_zero_auto_approval_delay_approves_on_submit():
     a = Assignment.objects.get(pk=a.pk)
     assert a.approval_time == a.submit_time == a.auto_approval_time
     assert settle_due_hits() == 0
+
+
+@DB
+def test_a_refused_action_keeps_the_timers_it_settled(move_clock):
+    """A late submit is refused, but the abandonment it found (and the expiry) stay applied."""
+    r = make_requester().requester
+    hit = new_hit(r, duration=60, lifetime=120, reward_cents=100)
+    w = make_worker()
+    a = accept(w, hit)
+    move_clock(121)
+    with pytest.raises(InvalidAssignmentState):
+        submit(w, a)
+    stored = HIT.objects.get(pk=hit.pk)  # as stored, without a reader settling it
+    assert (stored.available, stored.pending, stored.expiry_settled, stored.escrow_cents) == (1, 0, True, 0)
+    assert status_of(a) == AssignmentStatus.ABANDONED
+
+
+@DB
+def test_reviewing_survives_an_extension_that_opens_nothing():
+    r = make_requester().requester
+    actor = requester_actor(r)
+    hit = new_hit(r, max_assignments=1)
+    w = make_worker()
+    submit(w, accept(w, hit))
+    actions.update_review_status(actor=actor, requester=r, environment="live", hit_id=hit.pk, revert=False)
+    extend(r, hit, 7200)  # no unfilled slot: nothing to reopen
+    assert view(hit)["status"] == "Reviewing"
+    add_assignments(r, hit, 1)  # a new slot: Assignable, and Reviewable once the new work is in
+    assert view(hit)["status"] == "Assignable"
+    w2 = make_worker()
+    submit(w2, accept(w2, hit))
+    assert view(hit)["status"] == "Reviewable"
+
+
+@DB
+def test_a_review_policy_extension_may_not_cross_ten_and_changes_nothing_when_refused():
+    from django.db import transaction
+
+    from kempelen.core.actors import Actor
+    from kempelen.core.errors import InvalidMaximumAssignmentsIncrease
+    from kempelen.marketplace.actions._lifecycle import lock_hit
+    from kempelen.marketplace.actions.review import _extend_by_one
+
+    r = make_requester().requester
+    hit = new_hit(r, max_assignments=9, lifetime=60)
+    expire(r, hit)
+    before = funds(r)
+    with transaction.atomic():
+        locked = lock_hit(hit.pk)
+        with pytest.raises(InvalidMaximumAssignmentsIncrease):
+            _extend_by_one(locked, actor=Actor.system("policy"), min_seconds=3600)
+        assert (locked.max_assignments, locked.expiry_settled, locked.escrow_cents) == (9, True, 0)
+    assert funds(r) == before
+    small = new_hit(r, max_assignments=2, lifetime=60)
+    expire(r, small)
+    with transaction.atomic():
+        _extend_by_one(lock_hit(small.pk), actor=Actor.system("policy"), min_seconds=3600)
+    assert view(small) == {"status": "Assignable", "max": 3, "available": 3, "pending": 0, "completed": 0,
+                           "unreviewed": 0}

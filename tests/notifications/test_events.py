@@ -242,9 +242,6 @@ def test_extending_the_expiry_emits_hit_extended(api):
     assert events() == [("HITExtended", hit_id, "")]
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: _lifecycle.settle applies elapsed timers grouped by kind "
-                                       "(abandonments, then auto-approvals, then expiry), not in the order they fell "
-                                       "due, so the outbox queues e.g. AssignmentAbandoned before an earlier HITExpired")
 def test_timers_settled_together_are_queued_in_the_order_they_fell_due(api, worker_factory, move_clock):
     client = api().client()
     type_id = hit_type(client, duration=600, auto_approval=60)

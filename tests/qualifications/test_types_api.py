@@ -240,6 +240,21 @@ def test_an_auto_granted_type_cannot_get_a_test_unless_auto_granting_is_switched
     assert updated["AutoGranted"] is False and updated["Test"] == BIRD_TEST
 
 
+def test_retries_once_switched_on_cannot_be_switched_off(api):
+    from kempelen.core.actors import Actor
+    from kempelen.core.errors import InvalidParameter
+    from kempelen.qualifications.actions import update_qualification_type
+
+    handle = api()
+    type_id = create(handle.client(), RetryDelayInSeconds=60)["QualificationTypeId"]
+    # The API cannot even express "no retries" (an absent member means "unchanged"); a page could.
+    with pytest.raises(InvalidParameter, match="Retries cannot be switched off"):
+        update_qualification_type(actor=Actor.for_requester(handle.requester), requester=handle.requester,
+                                  environment="live", qualification_type_id=type_id, retry_delay=None)
+    shorter = handle.client().update_qualification_type(QualificationTypeId=type_id, RetryDelayInSeconds=0)
+    assert shorter["QualificationType"]["RetryDelayInSeconds"] == 0
+
+
 def test_retry_delay_cannot_be_negative(api):
     client = api().client()
     type_id = create(client, RetryDelayInSeconds=60)["QualificationTypeId"]

@@ -20,7 +20,7 @@ from kempelen.questions.answers import answers_from_question_form
 from kempelen.questions.formats import parse_question
 from tests.notifications.helpers import HTML_QUESTION, accept, work
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.review.urls")]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 FORM_NS = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/QuestionForm.xsd"
 QUESTION_FORM = f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -192,8 +192,6 @@ def test_no_links_once_the_hit_is_deleted(api, worker_factory, uploads):
     assert fetch(url)[0] == 410
 
 
-@pytest.mark.xfail(strict=True, reason="engine gap: DeleteHIT leaves the HIT's uploaded files on disk; MTurk deletes "
-                                       "them on disposal (§2.7); delete_hit should call files.discard_hit_files")
 def test_deleting_a_hit_deletes_its_files(api, worker_factory, uploads):
     client = api().client()
     hit_id = client.create_hit(

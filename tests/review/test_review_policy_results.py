@@ -271,8 +271,6 @@ def test_only_the_callers_own_hit_in_its_environment(api):
         client.list_review_policy_results_for_hit(HITId=hit_id, MaxResults=101)
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: a policy's Reject action reports Result 'Rejectd assignment …' "
-                                       "(marketplace/actions/review.py, _carry_out appends 'd' to the action name)")
 def test_review_action_results_are_worded_properly(api, worker_factory):
     client = api().client()
     hit_id = create_hit(client, max_assignments=2, AssignmentReviewPolicy=KNOWN_ANSWERS)

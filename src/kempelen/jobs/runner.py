@@ -19,7 +19,7 @@ from django.db import close_old_connections, transaction
 
 from kempelen.core import clock, idempotency
 from kempelen.core.actors import Actor
-from kempelen.marketplace.actions._lifecycle import lock_hit
+from kempelen.marketplace.actions._lifecycle import settle
 from kempelen.marketplace.models import HIT
 from kempelen.notifications.models import OutboxEmail
 
@@ -39,30 +39,60 @@ class Tally:
 
 
 def settle_due_hits(limit: int = BATCH) -> int:
-    """Apply every elapsed timer: abandonments, auto-approvals (with payment), expiries."""
-    due = list(
-        HIT.objects.filter(next_due_at__lte=clock.now()).order_by("next_due_at").values_list("pk", flat=True)[:limit]
-    )
+    """Apply every elapsed timer: abandonments, auto-approvals (with payment), expiries. Returns how many HITs
+    this pass settled.
+
+    Each HIT is claimed under its row lock. On PostgreSQL a HIT locked by someone else (another runner, or an
+    action, which settles it itself) is skipped rather than waited for. A HIT whose settling fails is logged
+    and skipped, so that one broken HIT cannot hold up every other timer (it is retried on the next pass).
+    """
+    now = clock.now()
+    due = list(HIT.objects.filter(next_due_at__lte=now).order_by("next_due_at").values_list("pk", flat=True)[:limit])
+    settled = 0
     for hit_id in due:
-        with transaction.atomic():
-            lock_hit(hit_id)
-    return len(due)
+        try:
+            with transaction.atomic():
+                hit = (
+                    HIT.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("hit_type", "requester")
+                    .filter(pk=hit_id, next_due_at__lte=clock.now())
+                    .first()
+                )
+                if hit is None:  # settled meanwhile, or locked by whoever is settling it
+                    continue
+                settle(hit, actor=RUNNER)
+                settled += 1
+        except Exception:
+            log.exception("job runner: settling HIT %s failed; retrying on the next pass", hit_id)
+    return settled
 
 
 def send_emails(limit: int = BATCH) -> int:
+    """Send queued emails. Each is claimed under its row lock (skipped when another runner holds it) and marked
+    delivered in the same transaction, so several runners never send one email twice; a crash between sending
+    and committing sends it again on the next pass (at least once)."""
     sent = 0
-    for email in OutboxEmail.objects.filter(delivered_at__isnull=True).select_related("worker__user")[:limit]:
-        address = email.worker.user.email
-        try:
-            if address:
-                send_mail(email.subject, email.body, settings.DEFAULT_FROM_EMAIL, [address])
-        except Exception as error:  # delivery failures are retried on the next pass
-            OutboxEmail.objects.filter(pk=email.pk).update(attempts=email.attempts + 1, last_error=str(error)[:2000])
-            continue
-        # Claimed by a conditional update, so a second runner never sends it again.
-        sent += OutboxEmail.objects.filter(pk=email.pk, delivered_at__isnull=True).update(
-            delivered_at=clock.now(), attempts=email.attempts + 1
-        )
+    pending = list(OutboxEmail.objects.filter(delivered_at__isnull=True).order_by("pk").values_list("pk", flat=True)[:limit])
+    for pk in pending:
+        with transaction.atomic():
+            email = (
+                OutboxEmail.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("worker__user")
+                .filter(pk=pk, delivered_at__isnull=True)
+                .first()
+            )
+            if email is None:
+                continue
+            address = email.worker.user.email
+            try:
+                if address:
+                    send_mail(email.subject, email.body, settings.DEFAULT_FROM_EMAIL, [address])
+            except Exception as error:  # delivery failures are retried on the next pass
+                OutboxEmail.objects.filter(pk=email.pk).update(
+                    attempts=email.attempts + 1, last_error=str(error)[:2000]
+                )
+                continue
+            sent += OutboxEmail.objects.filter(pk=email.pk).update(delivered_at=clock.now(), attempts=email.attempts + 1)
     return sent
 
 
@@ -81,7 +111,7 @@ def run_forever(stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    poll = float(settings.KEMPELEN["JOB_POLL_SECONDS"])
+    poll = float(str(settings.KEMPELEN["JOB_POLL_SECONDS"]))
     last_purge = 0.0
     log.info("job runner started (poll every %.1fs)", poll)
     while not stop.is_set():

@@ -15,8 +15,14 @@ class AccountKind(models.TextChoices):
     EXTERNAL = "external", "Outside world (deposits, payouts, sandbox credit)"
 
 
+#: Kinds whose ``balance_cents`` caches the sum of their entries. The others (only ever credited by the
+#: marketplace) keep ``balance_cents`` at 0 and are read as sums, so that paying never locks their rows.
+CACHED_KINDS = frozenset({AccountKind.REQUESTER_AVAILABLE, AccountKind.REQUESTER_ESCROW})
+
+
 class LedgerAccount(models.Model):
-    """An account. ``balance_cents`` is a cache of the sum of its entries, kept in the same transaction."""
+    """An account. For requester accounts ``balance_cents`` is a cache of the sum of its entries, kept in the
+    same transaction under the requester's lock; other kinds are summed (see ``CACHED_KINDS``)."""
 
     key = models.CharField(max_length=120, unique=True)
     kind = models.CharField(max_length=24, choices=AccountKind.choices)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from django.db.models import Sum
 
-from kempelen.accounts.models import Requester
+from kempelen.accounts.models import Requester, Worker
 
-from .models import AccountKind, LedgerAccount, LedgerEntry
+from .models import CACHED_KINDS, AccountKind, LedgerAccount, LedgerEntry
 
 
-def balance(kind: str, environment: str, *, requester: Requester | None = None, worker: object = None) -> int:
+def balance(kind: str, environment: str, *, requester: Requester | None = None, worker: Worker | None = None) -> int:
     account = LedgerAccount.objects.filter(
         kind=kind, environment=environment, requester=requester, worker=worker
     ).first()
-    return account.balance_cents if account else 0
+    if account is None:
+        return 0
+    if account.kind in CACHED_KINDS:
+        return account.balance_cents
+    return LedgerEntry.objects.filter(account=account).aggregate(total=Sum("amount_cents"))["total"] or 0
 
 
 def requester_balances(requester: Requester, environment: str) -> tuple[int, int]:
@@ -39,8 +43,11 @@ def problems() -> list[str]:
     sums = dict(LedgerEntry.objects.values("account_id").annotate(total=Sum("amount_cents")).values_list("account_id", "total"))
     for account in LedgerAccount.objects.all():
         actual = sums.get(account.pk, 0) or 0
-        if actual != account.balance_cents:
-            found.append(f"{account.key}: cached balance {account.balance_cents} != entries {actual}")
+        cached = account.balance_cents if account.kind in CACHED_KINDS else 0
+        if account.kind in CACHED_KINDS and actual != cached:
+            found.append(f"{account.key}: cached balance {cached} != entries {actual}")
+        elif account.kind not in CACHED_KINDS and account.balance_cents != 0:
+            found.append(f"{account.key}: summed account has a cached balance {account.balance_cents}")
         if account.kind != AccountKind.EXTERNAL and actual < 0:
             found.append(f"{account.key} is negative: {actual}")
     return found

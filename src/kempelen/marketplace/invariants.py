@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from django.db.models import Sum
+from django.db.models import F, Q, Sum
 
 from kempelen.ledger.models import AccountKind, LedgerAccount
 
-from .models import HIT
+from .models import HIT, Assignment, AssignmentStatus
 
 
 def escrow_problems() -> list[str]:
-    """Counter identities, and escrow held equal to what every HIT's unresolved slots could cost."""
-    found: list[str] = []
+    """Counter identities, escrow held equal to what every HIT's unresolved slots could cost, and timers that
+    the job runner can find (see :func:`timer_problems`)."""
+    found: list[str] = timer_problems()
     held: dict[tuple[int, str], int] = {}
     for hit in HIT.objects.only(
         "id", "requester_id", "environment", "max_assignments", "available", "pending", "submitted", "completed",
@@ -33,4 +34,24 @@ def escrow_problems() -> list[str]:
         if row["total"] != held.get(key, 0):
             found.append(f"escrow account of requester {key[0]} ({key[1]}) holds {row['total']}, "
                          f"its HITs {held.get(key, 0)}")
+    return found
+
+
+def timer_problems() -> list[str]:
+    """``HIT.next_due_at`` may be early, never late: no deadline, auto-approval or unsettled expiry of a HIT
+    falls before it (or exists while it is empty), or the job runner would not settle it in time."""
+    found: list[str] = []
+    late = Q(hit__next_due_at__isnull=True)
+    for pk, hit_id in Assignment.objects.filter(
+        late | Q(deadline__lt=F("hit__next_due_at")), status=AssignmentStatus.ACCEPTED
+    ).values_list("pk", "hit_id"):
+        found.append(f"HIT {hit_id}: the deadline of assignment {pk} is before next_due_at")
+    for pk, hit_id in Assignment.objects.filter(
+        late | Q(auto_approval_time__lt=F("hit__next_due_at")), status=AssignmentStatus.SUBMITTED
+    ).values_list("pk", "hit_id"):
+        found.append(f"HIT {hit_id}: the auto-approval of assignment {pk} is before next_due_at")
+    for pk in HIT.objects.filter(
+        Q(next_due_at__isnull=True) | Q(expiration__lt=F("next_due_at")), expiry_settled=False, disposed_at__isnull=True
+    ).values_list("pk", flat=True):
+        found.append(f"HIT {pk}: its unsettled expiry is before next_due_at")
     return found

@@ -14,6 +14,8 @@ class Call:
     environment: str  # "live" | "sandbox"
     access_key_id: str
     request_id: str
+    # How the client reached this server ("http://host:port"), for links handed back (GetFileUploadURL).
+    base_url: str | None = None
 
     @property
     def actor(self) -> Actor:

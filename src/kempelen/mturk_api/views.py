@@ -1,4 +1,10 @@
-"""The MTurk Requester API endpoint: ``POST /`` with ``X-Amz-Target``, AWS JSON 1.1, SigV4."""
+"""The MTurk Requester API endpoint: ``POST /`` with ``X-Amz-Target``, AWS JSON 1.1, SigV4.
+
+Order of checks: the target, the body's size (a body over Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is a 413
+``RequestEntityTooLargeException``, never a ServiceFault, which botocore would resend twice), the signature,
+the JSON, the operation's pre-checks (``dispatch.PRECHECKS``: refusals MTurk worded itself), the service
+model's constraints, then the handler. Anything unexpected is a logged 500 ServiceFault.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,11 @@ import time
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from kempelen.accounts.models import ApiCredential
-from kempelen.accounts.secrets import decrypt
+from kempelen.accounts.queries import ActiveCredential, active_credential
 from kempelen.core import clock
 from kempelen.core.errors import KempelenError, ServiceFault
 
@@ -27,18 +33,29 @@ class _Credentials:
     """Looks up an access key once per call and remembers it for the handler."""
 
     def __init__(self) -> None:
-        self.credential: ApiCredential | None = None
+        self.credential: ActiveCredential | None = None
 
     def secret_for(self, access_key_id: str) -> str | None:
-        credential = (
-            ApiCredential.objects.select_related("requester")
-            .filter(access_key_id=access_key_id, revoked_at__isnull=True)
-            .first()
-        )
-        if credential is None:
-            return None
-        self.credential = credential
-        return decrypt(credential.secret_encrypted)
+        self.credential = active_credential(access_key_id)
+        return self.credential.secret if self.credential else None
+
+
+class RequestTooLarge(KempelenError):
+    """A body over Django's DATA_UPLOAD_MAX_MEMORY_SIZE: refused before it is read, and not worth a retry."""
+
+    code = wire_type = "RequestEntityTooLargeException"
+    http_status = 413
+
+
+def _body(request: HttpRequest) -> bytes:
+    try:
+        return request.body
+    except RequestDataTooBig:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raise RequestTooLarge(
+            f"The request body is larger than the {limit:,} bytes Kempelen accepts in one API call "
+            "(a Question may be at most 65,535 bytes)."
+        ) from None
 
 
 @csrf_exempt
@@ -54,19 +71,20 @@ def endpoint(request: HttpRequest) -> HttpResponse:
                 headers={"x-amzn-RequestId": request_id},
             )
         operation = wire.parse_target(request.headers.get("X-Amz-Target"))
+        body = _body(request)
         credentials = _Credentials()
         verified = sigv4.verify(
             method=request.method,
             path=request.path,
             query_string=request.META.get("QUERY_STRING", ""),
             headers=request.headers,
-            body=request.body,
+            body=body,
             secret_for=credentials.secret_for,
             now=clock.system_now(),
-            max_skew_seconds=int(settings.KEMPELEN["SIGV4_MAX_SKEW_SECONDS"]),
+            max_skew_seconds=int(str(settings.KEMPELEN["SIGV4_MAX_SKEW_SECONDS"])),
         )
         assert credentials.credential is not None
-        params = wire.parse_body(request.body)
+        params = wire.parse_body(body)
         precheck = precheck_for(operation)
         if precheck is not None:
             precheck(params)
@@ -76,6 +94,7 @@ def endpoint(request: HttpRequest) -> HttpResponse:
             environment="sandbox" if verified.region == "sandbox" else "live",
             access_key_id=verified.access_key_id,
             request_id=request_id,
+            base_url=request.build_absolute_uri("/").rstrip("/"),
         )
         result = handler_for(operation)(call, params)
         status, body = 200, wire.encode(wire.to_wire(result))

@@ -88,4 +88,6 @@ class QualificationRequest(models.Model):
         indexes = [
             models.Index(fields=["qualification_type", "state"]),
             models.Index(fields=["worker", "qualification_type"]),
+            # The job runner looks for tests past their deadline on every pass.
+            models.Index(fields=["test_deadline"], condition=models.Q(state="test"), name="open_tests_by_deadline"),
         ]

@@ -1,7 +1,7 @@
 """The only code that changes marketplace state. Each action is atomic, locks what it checks, is audited,
 and queues its side effects to the outbox in the same transaction."""
 
-from ._lifecycle import settle, settle_if_due
+from ._lifecycle import settle, settle_due_for_requester, settle_if_due
 from .hits import (
     create_additional_assignments,
     create_hit,
@@ -32,6 +32,7 @@ __all__ = [
     "return_assignment",
     "send_bonus",
     "settle",
+    "settle_due_for_requester",
     "settle_if_due",
     "submit_assignment",
     "update_expiration",

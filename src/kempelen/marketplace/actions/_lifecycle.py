@@ -12,9 +12,10 @@ import datetime as dt
 
 from django.db.models import Min
 
+from kempelen.accounts.models import Requester
 from kempelen.core import audit, clock, ids
 from kempelen.core.actors import Actor
-from kempelen.core.errors import HITDoesNotExist
+from kempelen.core.errors import HITDoesNotExist, InvalidMaximumAssignmentsIncrease
 from kempelen.ledger import actions as ledger
 from kempelen.notifications.actions import emit
 
@@ -23,7 +24,7 @@ from ..models import HIT, Assignment, AssignmentStatus, HITStatus
 REVIEWABLE = (HITStatus.REVIEWABLE, HITStatus.REVIEWING)
 
 
-def lock_hit(hit_id: str, *, requester: object = None, environment: str | None = None) -> HIT:
+def lock_hit(hit_id: str, *, requester: Requester | None = None, environment: str | None = None) -> HIT:
     """Lock and return a HIT (the requester's own, when ``requester`` is given), settled up to now."""
     # Lock the HIT row alone: its HIT type and requester rows are read, not locked, so that actions on
     # different HITs of one requester do not queue behind each other (PostgreSQL locks every joined row).
@@ -38,23 +39,31 @@ def lock_hit(hit_id: str, *, requester: object = None, environment: str | None =
 
 
 def settle(hit: HIT, *, actor: Actor | None = None) -> None:
-    """Apply every timer of a (locked) HIT that has elapsed."""
+    """Apply every timer of a (locked) HIT that has elapsed, in the order they fell due (so that the events
+    they queue, and whether a slot that ended was still open, follow the real sequence)."""
     now = clock.now()
     if hit.next_due_at is None or hit.next_due_at > now:
         return
     actor = actor or Actor.system("timers")
-    for assignment in Assignment.objects.filter(hit=hit, status=AssignmentStatus.ACCEPTED, deadline__lte=now).order_by(
-        "deadline"
-    ):
-        end_assignment(hit, assignment, AssignmentStatus.ABANDONED, at=assignment.deadline, actor=actor)
     from .review import approve_locked  # a cycle: approval settles nothing, but lives with review
 
-    for assignment in Assignment.objects.filter(
-        hit=hit, status=AssignmentStatus.SUBMITTED, auto_approval_time__lte=now
-    ).order_by("auto_approval_time"):
-        approve_locked(hit, assignment, actor=actor, feedback="", at=assignment.auto_approval_time, automatic=True)
+    due: list[tuple[dt.datetime, int, Assignment | None]] = []
+    for assignment in Assignment.objects.filter(hit=hit, status=AssignmentStatus.ACCEPTED, deadline__lte=now):
+        due.append((assignment.deadline, 0, assignment))
+    for assignment in Assignment.objects.filter(hit=hit, status=AssignmentStatus.SUBMITTED, auto_approval_time__lte=now):
+        assert assignment.auto_approval_time is not None
+        due.append((assignment.auto_approval_time, 1, assignment))
     if hit.is_expired(now) and not hit.expiry_settled:
-        settle_expiry(hit, actor=actor)
+        due.append((hit.expiration, 2, None))
+    for _when, kind, assignment in sorted(due, key=lambda item: (item[0], item[1])):
+        if kind == 0:
+            assert assignment is not None
+            end_assignment(hit, assignment, AssignmentStatus.ABANDONED, at=assignment.deadline, actor=actor)
+        elif kind == 1:
+            assert assignment is not None
+            approve_locked(hit, assignment, actor=actor, feedback="", at=assignment.auto_approval_time, automatic=True)
+        else:
+            settle_expiry(hit, actor=actor)
     hit.next_due_at = compute_next_due(hit)
     hit.save(update_fields=["next_due_at"])
     signal_status(hit, actor=actor)
@@ -130,9 +139,39 @@ def _book(movement, hit: HIT, cents: int, *, actor: Actor, kind: str, why: str, 
     """
     key = f"{kind}:{hit.pk}:{why}:{ids.entity_id()}"[:160]
     booked = movement(requester=hit.requester, environment=hit.environment, cents=cents, key=key, actor=actor,
-                      hit_id=hit.pk, memo=memo)
+                      hit_id=hit.pk, memo=memo, new_key=True)
     if not booked:
         raise RuntimeError(f"escrow movement {key} was not booked")
+
+
+def add_slots(hit: HIT, count: int, *, actor: Actor, why: str) -> None:
+    """Raise a (locked) HIT's MaxAssignments by ``count``: CreateAdditionalAssignmentsForHIT, and the extensions
+    of review policies.
+
+    A HIT below 10 assignments may not reach 10 (its fee would change). The new slots hold escrow unless the
+    HIT's expiry has been settled: nobody can take them then, and an extension reserves them with the rest.
+    """
+    check_slot_increase(hit, count)
+    if not hit.expiry_settled:
+        reserve_slots(hit, count, actor=actor, why=why)
+    hit.max_assignments += count
+    hit.available += count
+    reopen_if_assignable(hit)
+
+
+def check_slot_increase(hit: HIT, count: int) -> None:
+    if hit.max_assignments < 10 <= hit.max_assignments + count:
+        raise InvalidMaximumAssignmentsIncrease(
+            f"HIT {hit.pk} has {hit.max_assignments} assignments; it cannot be extended to 10 or more "
+            f"(a HIT created with fewer than 10 assignments stays below 10)."
+        )
+
+
+def reopen_if_assignable(hit: HIT) -> None:
+    """New slots or a new lifetime made the HIT assignable: it leaves Reviewing (and will be Reviewable again
+    when the new work is done). A HIT that stays unassignable keeps the review status the requester set."""
+    if hit.reviewing and hit.status(clock.now()) == HITStatus.ASSIGNABLE:
+        hit.reviewing = False
 
 
 def end_assignment(hit: HIT, assignment: Assignment, status: str, *, at: dt.datetime, actor: Actor) -> None:
@@ -144,7 +183,7 @@ def end_assignment(hit: HIT, assignment: Assignment, status: str, *, at: dt.date
     hit.pending -= 1
     hit.available += 1
     if hit.is_expired(clock.now()) and hit.expiry_settled:
-        pass
+        release_slots(hit, 1, actor=actor, why=f"{status.lower()}:{assignment.pk}")
     hit.last_activity_at = clock.now()
     hit.save(update_fields=["pending", "available", "escrow_cents", "last_activity_at"])
     verb = "return_assignment" if status == AssignmentStatus.RETURNED else "abandon_assignment"
@@ -197,3 +236,20 @@ def settle_if_due(hit: HIT) -> HIT:
 
     with transaction.atomic():
         return lock_hit(hit.pk)
+
+
+def settle_due_for_requester(requester: Requester, environment: str, *, limit: int = 200) -> int:
+    """For readers of a requester's money (GetAccountBalance, the requester's pages): settle the requester's HITs
+    whose timers have elapsed, so that expiries' released escrow and auto-approvals' payments show before the
+    job runner gets to them. Returns how many HITs were settled."""
+    from django.db import transaction
+
+    due = list(
+        HIT.objects.filter(requester=requester, environment=environment, next_due_at__lte=clock.now())
+        .order_by("next_due_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for hit_id in due:
+        with transaction.atomic():
+            lock_hit(hit_id)
+    return len(due)

@@ -17,7 +17,6 @@ from kempelen.core.errors import (
     HITLayoutDoesNotExist,
     HITTypeDoesNotExist,
     InvalidHITState,
-    InvalidMaximumAssignmentsIncrease,
     InvalidParameter,
     InvalidQuestion,
 )
@@ -29,12 +28,15 @@ from kempelen.questions.formats import parse_question
 from kempelen.questions.layouts import layout_as_html_question, render_layout
 
 from .. import review_policies
+from ..files import discard_hit_files
 from ..models import HIT, HITLayout, HITStatus, HITType
 from ._lifecycle import (
+    add_slots,
     bring_forward,
     lock_hit,
     release_cents,
     release_slots,
+    reopen_if_assignable,
     reserve_cents,
     reserve_slots,
     settle_expiry,
@@ -73,7 +75,7 @@ def create_hit_type(
     check_range(delay, "AutoApprovalDelayInSeconds", 0, THIRTY_DAYS)
     from django.conf import settings
 
-    minimum = int(settings.KEMPELEN["MINIMUM_REWARD_CENTS"])
+    minimum = int(str(settings.KEMPELEN["MINIMUM_REWARD_CENTS"]))
     if reward_cents < minimum:
         raise InvalidParameter(f"Reward must be at least {minimum / 100:.2f}.")
     with transaction.atomic():
@@ -173,9 +175,9 @@ def create_hit(
             last_activity_at=now,
         )
         hit.next_due_at = hit.expiration
-        hit.save(force_insert=True)
+        # Escrow first (it may refuse for lack of funds), so the HIT is inserted once with what it holds.
         reserve_slots(hit, max_assignments, actor=actor, why="create")
-        hit.save(update_fields=["escrow_cents"])
+        hit.save(force_insert=True)
         if unique_request_token and not idempotency.remember(
             requester, environment, "hit", unique_request_token, hit.pk
         ):
@@ -212,10 +214,10 @@ def update_expiration(*, actor: Actor, requester: Requester, environment: str, h
                 f"{hit.expiration.isoformat()}; to expire it now, use a time in the past."
             )
         if hit.expiry_settled:
-            reserve_slots(hit, hit.available, actor=actor, why=f"extend:{expire_at.timestamp()}")
+            reserve_slots(hit, hit.available, actor=actor, why="extend")
             hit.expiry_settled = False
         hit.expiration = expire_at
-        hit.reviewing = False
+        reopen_if_assignable(hit)
         bring_forward(hit, expire_at)
         hit.last_activity_at = now
         hit.save(update_fields=["expiration", "expiry_settled", "reviewing", "escrow_cents", "next_due_at", "last_activity_at"])
@@ -248,16 +250,7 @@ def create_additional_assignments(
                 raise DuplicateRequest(unique_request_token)
         if hit.disposed_at is not None:
             raise InvalidHITState("Disposed", "Assignable, Unassignable, Reviewable, Reviewing")
-        if hit.max_assignments < 10 <= hit.max_assignments + count:
-            raise InvalidMaximumAssignmentsIncrease(
-                f"HIT {hit.pk} has {hit.max_assignments} assignments; it cannot be extended to 10 or more "
-                f"(a HIT created with fewer than 10 assignments stays below 10)."
-            )
-        if not hit.is_expired(clock.now()):
-            reserve_slots(hit, count, actor=actor, why=f"add:{hit.max_assignments}:{count}")
-        hit.max_assignments += count
-        hit.available += count
-        hit.reviewing = False
+        add_slots(hit, count, actor=actor, why="add")
         hit.last_activity_at = clock.now()
         hit.save(update_fields=["max_assignments", "available", "reviewing", "escrow_cents", "last_activity_at"])
         audit.record(actor, "create_additional_assignments", environment=environment, target_type="HIT",
@@ -294,9 +287,7 @@ def update_hit_type_of_hit(
             raise InvalidHITState("Disposed", "Assignable, Unassignable, Reviewable, Reviewing")
         reward = new_type.reward_cents
         new_unit = reward + reward_fee(reward, hit.max_assignments, masters=uses_masters(new_type.qualification_requirements))
-        held_slots = hit.escrow_cents // hit.unit_cost_cents if hit.unit_cost_cents else (
-            hit.pending + hit.submitted + (0 if hit.expiry_settled else hit.available)
-        )
+        held_slots = hit.pending + hit.submitted + (0 if hit.expiry_settled else hit.available)
         old_type_id = hit.hit_type_id
         difference = held_slots * (new_unit - hit.unit_cost_cents)
         if difference > 0:
@@ -330,6 +321,8 @@ def delete_hit(*, actor: Actor, requester: Requester, environment: str, hit_id: 
         hit.disposed_at = clock.now()
         hit.next_due_at = None
         hit.save(update_fields=["disposed_at", "escrow_cents", "next_due_at"])
-        audit.record(actor, "delete_hit", environment=environment, target_type="HIT", target_id=hit.pk)
+        discarded = discard_hit_files(hit.pk)
+        audit.record(actor, "delete_hit", environment=environment, target_type="HIT", target_id=hit.pk,
+                     files_discarded=discarded)
         emit(hit.hit_type, "HITDisposed", hit_id=hit.pk)
         return hit

@@ -15,9 +15,19 @@ from kempelen.ledger import actions as ledger
 from kempelen.notifications.actions import emit
 
 from ..models import HIT, Assignment, AssignmentStatus, HITStatus, ReviewAction, ReviewResult
-from ._lifecycle import bring_forward, lock_hit, reserve_cents, reserve_slots, settle_first, signal_status
+from ._lifecycle import (
+    add_slots,
+    bring_forward,
+    check_slot_increase,
+    lock_hit,
+    reserve_cents,
+    reserve_slots,
+    settle_first,
+    signal_status,
+)
 
 OVERRIDE_WINDOW = dt.timedelta(days=30)
+_PAST = {"Approve": "Approved", "Reject": "Rejected"}
 
 
 def _requester_assignment(requester: Requester, environment: str, assignment_id: str) -> Assignment:
@@ -182,7 +192,7 @@ def _carry_out(hit: HIT, rows: list[tuple[ReviewAction, object]], *, actor: Acto
                     approve_locked(hit, assignment, actor=actor, feedback=getattr(intended, "reason", "") or "")
                 else:
                     reject_locked(hit, assignment, actor=actor, feedback=getattr(intended, "reason", "") or "")
-                row.result = f"{row.action_name}d assignment {row.target_id}"
+                row.result = f"{_PAST[row.action_name]} assignment {row.target_id}"
             elif row.action_name == "Extend":
                 _extend_by_one(hit, actor=actor, min_seconds=extend_seconds)
                 row.result = f"Extended HIT {hit.pk} to {hit.max_assignments} assignments"
@@ -196,18 +206,16 @@ def _carry_out(hit: HIT, rows: list[tuple[ReviewAction, object]], *, actor: Acto
 
 
 def _extend_by_one(hit: HIT, *, actor: Actor, min_seconds: int | None) -> None:
+    # Refused before anything changes: the caller records the failure and carries on with the same HIT.
+    check_slot_increase(hit, 1)
     now = clock.now()
     if min_seconds and hit.expiration < now + dt.timedelta(seconds=min_seconds):
         if hit.expiry_settled:
-            reserve_slots(hit, hit.available, actor=actor, why=f"policy-extend:{hit.max_assignments}")
+            reserve_slots(hit, hit.available, actor=actor, why="policy-extend")
             hit.expiry_settled = False
         hit.expiration = now + dt.timedelta(seconds=min_seconds)
         bring_forward(hit, hit.expiration)
-    if not hit.is_expired(now):
-        reserve_slots(hit, 1, actor=actor, why=f"policy-add:{hit.max_assignments}")
-    hit.max_assignments += 1
-    hit.available += 1
-    hit.reviewing = False
+    add_slots(hit, 1, actor=actor, why="policy-add")
     hit.save(update_fields=["max_assignments", "available", "expiration", "expiry_settled", "escrow_cents",
                             "next_due_at", "reviewing"])
     audit.record(actor, "create_additional_assignments", environment=hit.environment, target_type="HIT",
@@ -245,7 +253,7 @@ def run_hit_policy(hit: HIT, *, actor: Actor) -> None:
         return
     assignments = [
         review_policies.AssignmentAnswers(
-            assignment_id=a.pk, worker_id=a.worker.worker_id, status=a.status,
+            assignment_id=a.pk, worker_id=a.worker.worker_id, status=a.status,  # type: ignore[arg-type]  # filtered to those three below
             answers=answers_as_mapping(a.answer), known_answer_score=a.known_answer_score,
         )
         for a in hit.assignments.filter(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from kempelen.accounts.models import Worker
 from kempelen.core import audit, clock, ids
@@ -22,6 +22,7 @@ from kempelen.core.errors import (
     NoAssignmentAvailable,
     NotQualified,
 )
+from kempelen.ledger import actions as ledger
 from kempelen.notifications.actions import emit
 from kempelen.qualifications.queries import unmet_requirements
 
@@ -67,12 +68,13 @@ def accept_assignment(
             raise HITDoesNotExist(hit_id)
         hit_type = hit_meta.hit_type
     else:
-        hit_type = (
+        found_type = (
             HITType.objects.filter(group_id=group_id, environment=environment).first()
             or HITType.objects.filter(pk=group_id, environment=environment).first()
         )
-        if hit_type is None:
+        if found_type is None:
             raise NoAssignmentAvailable("There are no more HITs in this group.")
+        hit_type = found_type
     check_may(worker, hit_type, "Accept")
     if hit_id:
         return _accept_one(actor=actor, worker=worker, hit_id=hit_id)
@@ -107,6 +109,8 @@ def _accept_one(*, actor: Actor, worker: Worker, hit_id: str) -> Assignment:
                 )
             if Assignment.objects.filter(hit=hit, worker=worker, status__in=HOLDING_STATUSES).exists():
                 raise NoAssignmentAvailable("You have already worked on this HIT; each worker may do it once.")
+            # The worker's earnings account exists before any payment to it (see kempelen.ledger.actions).
+            ledger.ensure_worker_account(worker, hit.environment)
             duration = hit.hit_type.assignment_duration
             assignment = Assignment.objects.create(
                 id=ids.entity_id(), hit=hit, worker=worker, requester_id=hit.requester_id,
@@ -125,8 +129,10 @@ def _accept_one(*, actor: Actor, worker: Worker, hit_id: str) -> Assignment:
             assignment.hit = hit
             return assignment
     except IntegrityError as error:
-        # The unique index caught a concurrent second accept of the same HIT by the same worker.
-        if connection.vendor == "postgresql" or "UNIQUE" in str(error).upper():
+        # The unique index caught a concurrent second accept of the same HIT by the same worker (the HIT lock
+        # makes that unlikely; the index is the last line). Any other integrity error is a bug: re-raised.
+        text = str(error)
+        if "one_assignment_per_worker_per_hit" in text or "UNIQUE constraint failed: marketplace_assignment" in text:
             raise NoAssignmentAvailable("You have already worked on this HIT; each worker may do it once.") from error
         raise
 

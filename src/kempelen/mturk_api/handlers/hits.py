@@ -7,7 +7,7 @@ import datetime as dt
 from django.db.models import Q
 
 from kempelen.core import clock
-from kempelen.core.errors import HITDoesNotExist, InvalidParameter
+from kempelen.core.errors import HITDoesNotExist, InvalidParameter, QualificationTypeDoesNotExist
 from kempelen.core.money import parse_amount
 from kempelen.marketplace import actions
 from kempelen.marketplace.models import HIT, HITType
@@ -76,11 +76,12 @@ def create_hit_with_hit_type(call: Call, p: dict) -> dict:
 
 
 def _own_hit(call: Call, hit_id: str) -> HIT:
-    hit = HIT.objects.select_related("hit_type").filter(
+    found = list(HIT.objects.select_related("hit_type").filter(
         pk=hit_id, requester=call.requester, environment=call.environment
-    ).first()
-    if hit is None:
+    )[:1])
+    if not found:
         raise HITDoesNotExist(hit_id)
+    hit = found[0]
     return actions.settle_if_due(hit)
 
 
@@ -103,17 +104,11 @@ def list_hits(call: Call, p: dict) -> dict:
     return _hits_page(call, p, _own_hits(call).filter(disposed_at__isnull=True), "hits")
 
 
-def _settle_due(qs) -> None:  # type: ignore[no-untyped-def]
-    """Apply the elapsed timers of these HITs, so a filter on their counters sees what has already happened
-    (an abandoned assignment, an auto-approval) even before the job runner got to them."""
-    for hit in qs.filter(next_due_at__lte=clock.now()).only("id", "next_due_at"):
-        actions.settle_if_due(hit)
-
-
 def list_reviewable_hits(call: Call, p: dict) -> dict:
     status = p.get("Status") or "Reviewable"
+    # A filter on the counters must see what has already happened (an abandonment, an auto-approval).
+    actions.settle_due_for_requester(call.requester, call.environment)
     own = _own_hits(call).filter(disposed_at__isnull=True)
-    _settle_due(own)
     now = clock.now()
     # Reviewable: nothing pending and either expired or no slot left.
     qs = own.filter(pending=0, reviewing=(status == "Reviewing")).filter(Q(expiration__lte=now) | Q(available=0))
@@ -124,17 +119,19 @@ def list_reviewable_hits(call: Call, p: dict) -> dict:
 
 def list_hits_for_qualification_type(call: Call, p: dict) -> dict:
     type_id = p["QualificationTypeId"]
-    if not system.is_system(type_id) and not QualificationType.objects.filter(
-        pk=type_id, environment=call.environment, deleted_at__isnull=True
-    ).exists():
-        from kempelen.core.errors import QualificationTypeDoesNotExist
-
+    known = (
+        system.get(type_id, call.environment) is not None
+        or type_id in system.RETIRED_MASTERS
+        or QualificationType.objects.filter(pk=type_id, environment=call.environment, deleted_at__isnull=True).exists()
+    )
+    if not known:
         raise QualificationTypeDoesNotExist(type_id)
+    # The text match narrows the HIT types in the database; the exact test on the requirements follows.
+    candidates = HITType.objects.filter(
+        requester=call.requester, environment=call.environment, qualification_requirements__icontains=type_id
+    ).only("id", "qualification_requirements")
     type_ids = [
-        t.pk
-        for t in HITType.objects.filter(requester=call.requester, environment=call.environment).only(
-            "id", "qualification_requirements"
-        )
+        t.pk for t in candidates
         if any(r["QualificationTypeId"] == type_id for r in t.qualification_requirements or [])
     ]
     qs = _own_hits(call).filter(disposed_at__isnull=True, hit_type_id__in=type_ids)

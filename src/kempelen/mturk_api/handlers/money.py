@@ -8,7 +8,7 @@ from kempelen.core.errors import AssignmentDoesNotExist, HITDoesNotExist, Invali
 from kempelen.core.money import format_cents, parse_amount
 from kempelen.ledger.queries import requester_balances
 from kempelen.marketplace import actions
-from kempelen.marketplace.models import HIT, Assignment, BonusPayment
+from kempelen.marketplace.models import HIT, VISIBLE_STATUSES, Assignment, BonusPayment
 
 from .. import serializers
 from ..context import Call
@@ -35,7 +35,10 @@ def list_bonus_payments(call: Call, p: dict) -> dict:
         qs = qs.filter(assignment__hit_id=hit_id)
         scope = f"bonus:h:{hit_id}"
     else:
-        if not Assignment.objects.filter(pk=assignment_id, requester=call.requester, environment=call.environment).exists():
+        # Work in progress does not exist for the requester yet (as in GetAssignment and SendBonus).
+        if not Assignment.objects.filter(
+            pk=assignment_id, requester=call.requester, environment=call.environment, status__in=VISIBLE_STATUSES
+        ).exists():
             raise AssignmentDoesNotExist(str(assignment_id))
         qs = qs.filter(assignment_id=assignment_id)
         scope = f"bonus:a:{assignment_id}"
@@ -45,7 +48,8 @@ def list_bonus_payments(call: Call, p: dict) -> dict:
 
 def get_account_balance(call: Call, p: dict) -> dict:
     if call.environment == "sandbox":
-        return {"AvailableBalance": format_cents(int(settings.KEMPELEN["SANDBOX_BALANCE_CENTS"])),
+        return {"AvailableBalance": format_cents(int(str(settings.KEMPELEN["SANDBOX_BALANCE_CENTS"]))),
                 "OnHoldBalance": "0.00"}
+    actions.settle_due_for_requester(call.requester, call.environment)
     available, escrow = requester_balances(call.requester, call.environment)
     return {"AvailableBalance": format_cents(available), "OnHoldBalance": format_cents(escrow)}

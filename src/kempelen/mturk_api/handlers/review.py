@@ -167,7 +167,7 @@ def _base_url(call: Call) -> str:
     public = settings.KEMPELEN.get("PUBLIC_URL") or ""
     if public:
         return str(public).rstrip("/")
-    from_request = getattr(call, "base_url", None)
+    from_request = call.base_url
     if from_request:
         return str(from_request).rstrip("/")
     host = os.environ.get("KEMPELEN_HOST", "127.0.0.1")

@@ -1,4 +1,9 @@
-"""Worker blocks and messages: CreateWorkerBlock, DeleteWorkerBlock, ListWorkerBlocks, NotifyWorkers."""
+"""Worker blocks and messages: CreateWorkerBlock, DeleteWorkerBlock, ListWorkerBlocks, NotifyWorkers.
+
+A missing or malformed WorkerId in CreateWorkerBlock / DeleteWorkerBlock is MTurk's RequestError
+"WorkerId is invalid." (not the model's ValidationException), because that is the wording clients saw. A
+well-formed WorkerId that is not blocked (or not known) deletes nothing and succeeds, as on MTurk.
+"""
 
 from __future__ import annotations
 
