@@ -21,7 +21,7 @@ def _flag(name: str, default: bool = False) -> bool:
 
 
 BASE_DIR = Path(__file__).resolve().parent
-DATA_DIR = Path(_env("DATA_DIR", str(Path.cwd() / "kempelen-data"))).resolve()
+DATA_DIR = Path(_env("DATA_DIR") or Path.cwd() / "kempelen-data").resolve()
 
 
 def _secret_key() -> str:

@@ -25,7 +25,7 @@ class KempelenWSGIHandler(WSGIHandler):
 
             set_urlconf(settings.ROOT_URLCONF)
             response = endpoint(request)
-            response._resource_closers.append(request.close)
+            response._resource_closers.append(request.close)  # type: ignore[attr-defined]
             return response
         return super().get_response(request)
 

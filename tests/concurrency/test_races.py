@@ -16,7 +16,7 @@ from kempelen.core.errors import DuplicateRequest, InvalidAssignmentState, NoAss
 from kempelen.jobs.runner import settle_due_hits
 from kempelen.ledger.models import LedgerTransaction
 from kempelen.marketplace import actions
-from kempelen.marketplace.models import HIT, Assignment, AssignmentStatus, BonusPayment
+from kempelen.marketplace.models import HIT, Assignment, BonusPayment
 from tests.conftest import make_requester, make_worker
 from tests.lifecycle.kit import (
     accept,
@@ -36,20 +36,6 @@ from tests.lifecycle.kit import (
 from .kit import postgres_only, race, refusals
 
 pytestmark = [*postgres_only, pytest.mark.django_db(transaction=True)]
-
-
-def test_twenty_workers_race_for_five_slots():
-    r = make_requester().requester
-    hit = new_hit(r, max_assignments=5)
-    workers = [make_worker() for _ in range(20)]
-    outcomes = race(20, lambda i: accept(workers[i], hit.pk, environment="live"))
-    assert sum(o.ok for o in outcomes) == 5
-    assert all(isinstance(e, NoAssignmentAvailable) for e in refusals(outcomes))
-    assert view(hit) == {"status": "Unassignable", "max": 5, "available": 0, "pending": 5, "completed": 0,
-                         "unreviewed": 0}
-    taken = Assignment.objects.filter(hit=hit, status=AssignmentStatus.ACCEPTED)
-    assert taken.count() == 5
-    assert {a.worker_id for a in taken} == {o.value.worker_id for o in outcomes if o.ok}
 
 
 def test_racing_for_the_last_slots_of_a_group():

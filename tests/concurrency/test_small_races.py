@@ -17,16 +17,19 @@ from .kit import race, refusals
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_eight_workers_race_for_three_slots():
+@pytest.mark.parametrize(("workers", "slots"), [(8, 3), (20, 5)])
+def test_workers_racing_for_slots_never_over_fill_a_hit(workers, slots):
     r = make_requester().requester
-    hit = new_hit(r, max_assignments=3)
-    workers = [make_worker() for _ in range(8)]
-    outcomes = race(8, lambda i: accept(workers[i], hit.pk, environment="live"))
-    assert sum(o.ok for o in outcomes) == 3
+    hit = new_hit(r, max_assignments=slots)
+    crowd = [make_worker() for _ in range(workers)]
+    outcomes = race(workers, lambda i: accept(crowd[i], hit.pk, environment="live"))
+    assert sum(o.ok for o in outcomes) == slots
     assert all(isinstance(e, NoAssignmentAvailable) for e in refusals(outcomes))
-    assert view(hit) == {"status": "Unassignable", "max": 3, "available": 0, "pending": 3, "completed": 0,
+    assert view(hit) == {"status": "Unassignable", "max": slots, "available": 0, "pending": slots, "completed": 0,
                          "unreviewed": 0}
-    assert Assignment.objects.filter(hit=hit, status=AssignmentStatus.ACCEPTED).count() == 3
+    taken = Assignment.objects.filter(hit=hit, status=AssignmentStatus.ACCEPTED)
+    assert taken.count() == slots
+    assert {a.worker_id for a in taken} == {o.value.worker_id for o in outcomes if o.ok}
 
 
 def test_duplicate_approvals_pay_once():

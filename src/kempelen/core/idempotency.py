@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 
 from . import clock
 from .models import IdempotencyToken
 
+if TYPE_CHECKING:
+    from kempelen.accounts.models import Requester
+
 WINDOW = dt.timedelta(hours=24)
 
 
-def previous_result(requester: object, environment: str, scope: str, token: str) -> str | None:
+def previous_result(requester: Requester, environment: str, scope: str, token: str) -> str | None:
     """What the token produced if it was used in the last 24 hours, else None (and a stale record is dropped)."""
     row = IdempotencyToken.objects.filter(
         requester=requester, environment=environment, scope=scope, token=token
@@ -25,7 +29,7 @@ def previous_result(requester: object, environment: str, scope: str, token: str)
     return row.result
 
 
-def remember(requester: object, environment: str, scope: str, token: str, result: str) -> bool:
+def remember(requester: Requester, environment: str, scope: str, token: str, result: str) -> bool:
     """Record the token; False when a concurrent request recorded it first."""
     try:
         with transaction.atomic():

@@ -48,7 +48,7 @@ def fee_percent(max_assignments: int, *, masters: bool) -> Decimal:
 
 
 def _with_minimum(fee: int, amount: int) -> int:
-    minimum = int(settings.KEMPELEN["MINIMUM_FEE_CENTS"])
+    minimum = int(str(settings.KEMPELEN["MINIMUM_FEE_CENTS"]))
     return max(fee, minimum) if amount > 0 else fee
 
 

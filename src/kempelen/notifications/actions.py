@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from kempelen.core import clock
 
 from .models import OutboxEmail, OutboxEvent
+
+if TYPE_CHECKING:
+    from kempelen.accounts.models import Requester, Worker
 
 EVENT_TYPES = (
     "AssignmentAccepted",
@@ -53,7 +57,7 @@ def emit(
     )
 
 
-def emit_test(*, requester: object, environment: str, spec: dict, event_type: str) -> OutboxEvent:
+def emit_test(*, requester: Requester, environment: str, spec: dict, event_type: str) -> OutboxEvent:
     """SendTestEventNotification: queue one event for ``spec`` whatever event types the spec lists."""
     now = clock.now()
     return OutboxEvent.objects.create(
@@ -70,7 +74,7 @@ def emit_test(*, requester: object, environment: str, spec: dict, event_type: st
 
 
 def queue_email(
-    *, worker: object, environment: str, kind: str, subject: str, body: str, requester: object = None
+    *, worker: Worker, environment: str, kind: str, subject: str, body: str, requester: Requester | None = None
 ) -> OutboxEmail:
     return OutboxEmail.objects.create(
         environment=environment,

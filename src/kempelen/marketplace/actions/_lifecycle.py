@@ -55,13 +55,13 @@ def settle(hit: HIT, *, actor: Actor | None = None) -> None:
         due.append((assignment.auto_approval_time, 1, assignment))
     if hit.is_expired(now) and not hit.expiry_settled:
         due.append((hit.expiration, 2, None))
-    for _when, kind, assignment in sorted(due, key=lambda item: (item[0], item[1])):
+    for _when, kind, item in sorted(due, key=lambda entry: (entry[0], entry[1])):
         if kind == 0:
-            assert assignment is not None
-            end_assignment(hit, assignment, AssignmentStatus.ABANDONED, at=assignment.deadline, actor=actor)
+            assert item is not None
+            end_assignment(hit, item, AssignmentStatus.ABANDONED, at=item.deadline, actor=actor)
         elif kind == 1:
-            assert assignment is not None
-            approve_locked(hit, assignment, actor=actor, feedback="", at=assignment.auto_approval_time, automatic=True)
+            assert item is not None
+            approve_locked(hit, item, actor=actor, feedback="", at=item.auto_approval_time, automatic=True)
         else:
             settle_expiry(hit, actor=actor)
     hit.next_due_at = compute_next_due(hit)

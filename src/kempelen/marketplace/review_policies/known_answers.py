@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .definitions import AnswerValue, IntendedAction, KnownAnswerOutcome, ReviewResult, ScoreMyKnownAnswers
-from .scoring import _flag, _judge, extension_allowed, normalise_answer, percentage
+from .scoring import _flag, _judge, extension, normalise_answer, percentage
 
 
 def evaluate_known_answers(
@@ -61,13 +61,10 @@ def evaluate_known_answers(
         actions.append(IntendedAction("Approve", assignment_id, "Assignment", policy.approve_reason))
     elif verdict == "Reject":
         actions.append(IntendedAction("Reject", assignment_id, "Assignment", policy.reject_reason))
-    extend_below = policy.extend_if_known_answer_score_is_less_than
-    if (
-        extend_below is not None
-        and score < extend_below
-        and extension_allowed(current_max_assignments, policy.extend_maximum_assignments)
-    ):
-        actions.append(IntendedAction("Extend", hit_id, "HIT"))
+    extend = extension(hit_id, score, policy.extend_if_known_answer_score_is_less_than, current_max_assignments,
+                       policy.extend_maximum_assignments)
+    if extend is not None:
+        actions.append(extend)
 
     return KnownAnswerOutcome(
         assignment_id=assignment_id,

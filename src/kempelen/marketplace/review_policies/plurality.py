@@ -16,7 +16,7 @@ from .definitions import (
     ReviewResult,
     SimplePlurality,
 )
-from .scoring import _flag, _judge, extension_allowed, format_answer, normalise_answer, percentage
+from .scoring import _flag, _judge, extension, format_answer, normalise_answer, percentage
 
 
 def _plurality_vote(value: AnswerValue | None) -> frozenset[str] | None:
@@ -171,13 +171,10 @@ def evaluate_plurality(
             actions.append(
                 IntendedAction("Reject", assignment.assignment_id, "Assignment", policy.reject_reason)
             )
-    extend_below = policy.extend_if_hit_agreement_score_is_less_than
-    if (
-        extend_below is not None
-        and hit_score < extend_below
-        and extension_allowed(current_max_assignments, policy.extend_maximum_assignments)
-    ):
-        actions.append(IntendedAction("Extend", hit_id, "HIT"))
+    extend = extension(hit_id, hit_score, policy.extend_if_hit_agreement_score_is_less_than, current_max_assignments,
+                       policy.extend_maximum_assignments)
+    if extend is not None:
+        actions.append(extend)
 
     return PluralityOutcome(
         hit_id=hit_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any, Literal
 
-from .definitions import LARGE_HIT_ASSIGNMENTS, MULTI_VALUE_SEPARATOR, AnswerValue
+from .definitions import LARGE_HIT_ASSIGNMENTS, MULTI_VALUE_SEPARATOR, AnswerValue, IntendedAction
 
 
 def percentage(part: int, whole: int) -> int:
@@ -72,3 +72,11 @@ def _judge(
     return None
 
 
+def extension(hit_id: str, score: int, extend_below: int | None, current_max_assignments: int,
+              extend_maximum_assignments: int) -> IntendedAction | None:
+    """The one-assignment extension a policy asks for when ``score`` falls below its threshold, if allowed."""
+    if extend_below is None or score >= extend_below:
+        return None
+    if not extension_allowed(current_max_assignments, extend_maximum_assignments):
+        return None
+    return IntendedAction("Extend", hit_id, "HIT")
