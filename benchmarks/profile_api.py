@@ -65,13 +65,11 @@ def instrument() -> None:
     """Wrap the stages of kempelen.mturk_api.views.endpoint (module attributes it looks up at call time)."""
     from django.db import connection
 
-    from kempelen import urls
     from kempelen.mturk_api import dispatch, sigv4, validation, views, wire
 
     views.sigv4 = type(sys)("sigv4_timed")  # the view calls sigv4.verify(...)
     views.sigv4.verify = timed("sigv4.verify (incl. credential lookup)", sigv4.verify)
     views._Credentials.secret_for = timed("credential lookup + decrypt", views._Credentials.secret_for)
-    views.decrypt = timed("decrypt (lru-cached)", views.decrypt)
     views.wire = type(sys)("wire_timed")
     for name in ("parse_target", "error_body"):
         setattr(views.wire, name, getattr(wire, name))
@@ -81,7 +79,8 @@ def instrument() -> None:
     views.validation = type(sys)("validation_timed")
     views.validation.validate_input = timed("validation.validate_input", validation.validate_input)
     views.handler_for = lambda op: timed("handler (ORM, actions, serialisers)", dispatch.handler_for(op))
-    urls.urlpatterns[0].callback = timed("view (endpoint)", urls.urlpatterns[0].callback)
+    # API calls reach the view from kempelen.wsgi (past the page middleware), which looks it up at call time.
+    views.endpoint = timed("view (endpoint)", views.endpoint)
 
     def count_queries(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         started, wall = time.thread_time(), time.perf_counter()
@@ -102,9 +101,9 @@ def make_client(access_key_id: str, secret: str) -> Any:
     """A boto3 client whose requests are served by Django's WSGI handler in this process."""
     import boto3
     from botocore.awsrequest import AWSResponse
-    from django.core.handlers.wsgi import WSGIHandler
+    from kempelen.wsgi import KempelenWSGIHandler
 
-    handler = WSGIHandler()
+    handler = KempelenWSGIHandler()
     client = boto3.session.Session().client(
         "mturk", region_name="us-east-1", endpoint_url="http://127.0.0.1:8000",
         aws_access_key_id=access_key_id, aws_secret_access_key=secret,

@@ -31,7 +31,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from kempelen.accounts.models import Requester, Worker
-from kempelen.core import clock, ids
+from kempelen.core import clock, ids, lookups
 from kempelen.core.actors import Actor
 from kempelen.core.errors import InsufficientFunds, InvalidParameter
 
@@ -50,7 +50,7 @@ def account_for(
     kind: str, environment: str, *, requester: Requester | None = None, worker: Worker | None = None
 ) -> LedgerAccount:
     key = _key(kind, environment, requester, worker)
-    account = LedgerAccount.objects.filter(key=key).first()
+    account = lookups.one(LedgerAccount, "key = %s", [key])
     if account is None:
         try:
             with transaction.atomic():
@@ -65,7 +65,7 @@ def account_for(
 def lock_requester_funds(requester: Requester, environment: str) -> LedgerAccount:
     """Lock (and return) the requester's available account: the lock every movement of their money takes first."""
     key = _key(AccountKind.REQUESTER_AVAILABLE, environment, requester, None)
-    account = LedgerAccount.objects.select_for_update().filter(key=key).first()
+    account = lookups.one(LedgerAccount, "key = %s", [key], for_update=True)
     if account is None:  # the requester's first movement in this environment
         created = account_for(AccountKind.REQUESTER_AVAILABLE, environment, requester=requester)
         account = LedgerAccount.objects.select_for_update().get(pk=created.pk)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Min, Q, Sum
 
-from kempelen.core import clock
+from kempelen.core import clock, lookups
 from kempelen.core.errors import NoAssignmentAvailable
 from kempelen.qualifications import system
 from kempelen.qualifications.models import QualificationType
@@ -150,3 +150,24 @@ def hit_for_preview(worker: object, environment: str, group_id: str) -> HIT:
     if hit is None:
         raise NoAssignmentAvailable("There are no more HITs available in this group.")
     return hit
+
+
+_described: dict[str, HITType] = {}
+_DESCRIBED_MAX = 20_000
+
+
+def described_hit_type(hit_type_id: str) -> HITType:
+    """A HIT type for *describing* HITs (GetHIT, listings), kept per process.
+
+    Everything a HIT type describes (title, reward, durations, requirements…) is fixed when it is created, so
+    a process may keep it. Its notification settings do change: nothing that emits events may use this.
+    """
+    hit_type = _described.get(hit_type_id)
+    if hit_type is None:
+        hit_type = lookups.one(HITType, "id = %s", [hit_type_id])
+        if hit_type is None:
+            raise LookupError(f"HIT type {hit_type_id} does not exist")
+        if len(_described) >= _DESCRIBED_MAX:
+            _described.clear()
+        _described[hit_type_id] = hit_type
+    return hit_type

@@ -9,7 +9,7 @@ import json
 from django.db import IntegrityError, transaction
 
 from kempelen.accounts.models import Requester
-from kempelen.core import audit, clock, idempotency, ids
+from kempelen.core import audit, clock, idempotency, ids, lookups
 from kempelen.core.actors import Actor
 from kempelen.core.errors import (
     DuplicateRequest,
@@ -102,7 +102,8 @@ def create_hit_type(
 
 
 def get_hit_type(requester: Requester, environment: str, hit_type_id: str) -> HITType:
-    hit_type = HITType.objects.filter(pk=hit_type_id, requester=requester, environment=environment).first()
+    hit_type = lookups.one(HITType, "id = %s AND requester_id = %s AND environment = %s",
+                           [hit_type_id, requester.pk, environment])
     if hit_type is None:
         raise HITTypeDoesNotExist(hit_type_id)
     return hit_type

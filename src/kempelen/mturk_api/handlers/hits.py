@@ -6,11 +6,12 @@ import datetime as dt
 
 from django.db.models import Q
 
-from kempelen.core import clock
+from kempelen.core import clock, lookups
 from kempelen.core.errors import HITDoesNotExist, InvalidParameter, QualificationTypeDoesNotExist
 from kempelen.core.money import parse_amount
 from kempelen.marketplace import actions
 from kempelen.marketplace.models import HIT, HITType
+from kempelen.marketplace.queries import described_hit_type
 from kempelen.qualifications import system
 from kempelen.qualifications.models import QualificationType
 
@@ -76,12 +77,11 @@ def create_hit_with_hit_type(call: Call, p: dict) -> dict:
 
 
 def _own_hit(call: Call, hit_id: str) -> HIT:
-    found = list(HIT.objects.select_related("hit_type").filter(
-        pk=hit_id, requester=call.requester, environment=call.environment
-    )[:1])
-    if not found:
+    hit = lookups.one(HIT, "id = %s AND requester_id = %s AND environment = %s",
+                      [hit_id, call.requester.pk, call.environment])
+    if hit is None:
         raise HITDoesNotExist(hit_id)
-    hit = found[0]
+    hit.hit_type = described_hit_type(hit.hit_type_id)
     return actions.settle_if_due(hit)
 
 
