@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "kempelen.worker_site.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "kempelen.urls"
@@ -130,7 +131,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/login"
+LOGIN_URL = "/worker/login"
+LOGIN_REDIRECT_URL = "/worker/"
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Strict"
@@ -179,6 +181,11 @@ KEMPELEN = {
     "MINIMUM_REWARD_CENTS": int(_env("MINIMUM_REWARD_CENTS", "0") or 0),
     # Allowed skew between a SigV4 signature's date and this server's clock.
     "SIGV4_MAX_SKEW_SECONDS": 15 * 60,
+    # Invite-only: workers can sign up only with an invitation code an operator handed out ("open" or "invite").
+    "WORKER_SIGNUP": (_env("WORKER_SIGNUP", "open") or "open").lower(),
+    # Where task content (requesters' HTML) is served from; empty means this instance's own host, always under
+    # a CSP sandbox without same-origin. A separate host (e.g. https://tasks.example.org) adds a second wall.
+    "TASK_CONTENT_URL": (_env("TASK_CONTENT_URL", "") or "").rstrip("/"),
     # How often the job runner looks for due timers and jobs.
     "JOB_POLL_SECONDS": float(_env("JOB_POLL_SECONDS", "1") or 1),
     # The sandbox reports this balance, as MTurk's sandbox did.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 
 from kempelen.accounts.models import Worker
@@ -18,9 +20,18 @@ from . import submit_tokens
 PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
 
 
+def _page(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
+    # The page is usually shown inside the task's frame on Kempelen's task page.
+    response = render(request, "worker_site/submit_result.html", context, status=status)
+    response["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; base-uri 'none'; object-src 'none'; "
+        "frame-ancestors 'self'"
+    )
+    return response
+
+
 def _refuse(request: HttpRequest, title: str, message: str, status: int) -> HttpResponse:
-    return render(request, "worker_site/submit_result.html", {"ok": False, "title": title, "message": message},
-                  status=status)
+    return _page(request, {"ok": False, "title": title, "message": message}, status=status)
 
 
 def _worker_for(request: HttpRequest, token: str | None, assignment_id: str) -> Worker | None:
@@ -34,6 +45,7 @@ def _worker_for(request: HttpRequest, token: str | None, assignment_id: str) -> 
     return getattr(user, "worker", None) if user.is_authenticated else None
 
 
+@xframe_options_sameorigin
 @csrf_exempt  # cross-origin posts from requesters' pages are the point; see submit_tokens for the authority
 def external_submit(request: HttpRequest, token: str | None = None) -> HttpResponse:
     if request.method != "POST":
@@ -55,6 +67,7 @@ def external_submit(request: HttpRequest, token: str | None = None) -> HttpRespo
         )
     except KempelenError as error:
         return _refuse(request, "Your work could not be submitted", error.message, 409 if "state" in error.code.lower() else 400)
-    return render(request, "worker_site/submit_result.html",
-                  {"ok": True, "title": "Submitted", "message": "Thank you: your work was submitted.",
-                   "assignment": assignment})
+    return _page(request, {
+        "ok": True, "title": "Submitted", "message": "Thank you: your work was submitted.", "assignment": assignment,
+        "submitted_url": reverse("worker:submitted", kwargs={"assignment_id": assignment.pk}),
+    })
