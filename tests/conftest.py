@@ -74,13 +74,19 @@ def _ledger_problems() -> list[str]:
     return problems() + escrow_problems()
 
 
+_DB_FIXTURES = {"db", "transactional_db", "live_server", "api", "django_db_reset_sequences", "django_db_serialized_rollback"}
+
+
 @pytest.fixture(autouse=True)
 def _ledger_balances_after_each_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every test that touched the database, while its data is still there, the ledger must balance."""
+    uses_db = request.node.get_closest_marker("django_db") is not None or bool(set(request.fixturenames) & _DB_FIXTURES)
+    if uses_db:
+        # Set the database up before this fixture, so that this fixture's teardown (the check) runs before the
+        # database's (the rollback or flush that would leave nothing to check).
+        request.getfixturevalue("_django_db_helper")
     yield
-    names = set(request.fixturenames)
-    if not names & {"db", "transactional_db", "live_server", "api"}:
-        return
-    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+    if not uses_db or (hasattr(request.node, "rep_call") and request.node.rep_call.failed):
         return
     found = _ledger_problems()
     assert not found, "ledger invariants broken:\n" + "\n".join(found)

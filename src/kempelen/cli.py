@@ -20,6 +20,7 @@ def _migrate(verbosity: int = 0) -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=verbosity)
+    call_command("createcachetable", verbosity=verbosity)  # only does something with KEMPELEN_CACHE_URL=db
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -156,6 +157,19 @@ def cmd_add_funds(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_invite(args: argparse.Namespace) -> int:
+    _setup()
+    from django.conf import settings
+
+    from kempelen.accounts.actions_profile import create_invitation
+
+    code = create_invitation(actor=_operator(), note=args.note or "")
+    base = settings.KEMPELEN["PUBLIC_URL"] or "http://127.0.0.1:8000"
+    print(f"Invitation code (single use): {code}")
+    print(f"Sign-up link: {base}/worker/signup?invitation={code}")
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     _setup()
     from .simulate import run_simulation
@@ -216,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sandbox", action="store_true")
     p.add_argument("--memo")
     p.set_defaults(func=cmd_add_funds)
+
+    p = sub.add_parser("invite", help="make a single-use invitation code for worker sign-up (invite-only instances)")
+    p.add_argument("--note", help="who it is for (kept in the audit log)")
+    p.set_defaults(func=cmd_invite)
 
     p = sub.add_parser("simulate", help="synthetic workers accept and submit open HITs")
     p.add_argument("--environment", choices=("sandbox", "live"), default="sandbox")

@@ -168,6 +168,14 @@ LOGGING = {
     },
 }
 
+# Sign-in rate limits count in the cache: one process's memory by default. Several processes or nodes need a
+# shared cache: KEMPELEN_CACHE_URL=db makes it the database (run `kempelen migrate`, which creates the table).
+CACHES = (
+    {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "kempelen_cache"}}
+    if _env("CACHE_URL") == "db"
+    else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+)
+
 # --- Kempelen -------------------------------------------------------------------------------------------
 KEMPELEN = {
     # The public base URL of this instance (used in turkSubmitTo and printed links).
@@ -183,6 +191,18 @@ KEMPELEN = {
     "SIGV4_MAX_SKEW_SECONDS": 15 * 60,
     # Invite-only: workers can sign up only with an invitation code an operator handed out ("open" or "invite").
     "WORKER_SIGNUP": (_env("WORKER_SIGNUP", "open") or "open").lower(),
+    # Invitation codes for invite-only sign-up stay valid this many days.
+    "INVITATION_MAX_AGE_DAYS": float(_env("INVITATION_MAX_AGE_DAYS", "30") or 30),
+    # Sign-in attempts: failures per username (and per client address) within the window before a pause.
+    "LOGIN_MAX_FAILURES": int(_env("LOGIN_MAX_FAILURES", "5") or 5),
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": int(_env("LOGIN_MAX_FAILURES_PER_ADDRESS", "20") or 20),
+    "LOGIN_WINDOW_SECONDS": int(_env("LOGIN_WINDOW_SECONDS", "900") or 900),
+    "LOGIN_LOCKOUT_SECONDS": int(_env("LOGIN_LOCKOUT_SECONDS", "900") or 900),
+    "PASSWORD_RESET_MAX_PER_EMAIL": int(_env("PASSWORD_RESET_MAX_PER_EMAIL", "3") or 3),
+    "PASSWORD_RESET_MAX_PER_ADDRESS": int(_env("PASSWORD_RESET_MAX_PER_ADDRESS", "10") or 10),
+    "PASSWORD_RESET_WINDOW_SECONDS": int(_env("PASSWORD_RESET_WINDOW_SECONDS", "3600") or 3600),
+    # Reverse proxies in front of Kempelen: the client's address is taken from X-Forwarded-For that far back.
+    "TRUSTED_PROXY_COUNT": int(_env("TRUSTED_PROXY_COUNT", "0") or 0),
     # Where task content (requesters' HTML) is served from; empty means this instance's own host, always under
     # a CSP sandbox without same-origin. A separate host (e.g. https://tasks.example.org) adds a second wall.
     "TASK_CONTENT_URL": (_env("TASK_CONTENT_URL", "") or "").rstrip("/"),

@@ -49,6 +49,9 @@ def test_deposits_must_be_positive_and_reserves_need_funds():
         ledger.reserve(requester=r, environment="live", cents=101, key="too-much", actor=OPERATOR, hit_id="")
     assert ledger.reserve(requester=r, environment="live", cents=100, key="all", actor=OPERATOR, hit_id="")
     assert requester_balances(r, "live") == (0, 100)
+    # No HIT holds this escrow: give it back, as an expiry would.
+    assert ledger.release(requester=r, environment="live", cents=100, key="back", actor=OPERATOR, hit_id="")
+    assert requester_balances(r, "live") == (100, 0)
 
 
 def test_credited_accounts_are_sums_and_requester_accounts_caches():

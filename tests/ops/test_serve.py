@@ -69,3 +69,16 @@ def test_serve_starts_a_working_instance_on_a_fresh_data_directory(fresh_instanc
     assert f"http://127.0.0.1:{port}/" in out
     assert "create-requester" in out
     assert (Path(env["KEMPELEN_DATA_DIR"]) / "kempelen.sqlite3").exists()
+
+
+def test_invite_prints_a_code_the_sign_up_page_accepts(fresh_instance):
+    from django.conf import settings
+
+    from kempelen.accounts import invitations
+
+    env = dict(fresh_instance, KEMPELEN_SECRET_KEY=settings.SECRET_KEY, KEMPELEN_PUBLIC_URL="https://work.example.org")
+    _kempelen(env, "migrate")
+    out = _kempelen(env, "invite", "--note", "for the lab's pool").stdout
+    code = re.search(r"Invitation code \(single use\): (\S+)", out).group(1)
+    assert f"https://work.example.org/worker/signup?invitation={code}" in out
+    assert invitations.verify(code)

@@ -47,11 +47,12 @@ class InvitationInvalid(InvalidParameter):
 
 
 def invite_only() -> bool:
-    return str(settings.KEMPELEN.get("WORKER_SIGNUP", "open")).lower() == "invite"
+    """Anything but ``"open"`` (a typo included) keeps sign-up closed to people without a code."""
+    return str(settings.KEMPELEN.get("WORKER_SIGNUP", "open")).strip().lower() != "open"
 
 
 def max_age() -> dt.timedelta:
-    return dt.timedelta(days=float(settings.KEMPELEN.get("INVITATION_MAX_AGE_DAYS", 30)))
+    return dt.timedelta(days=float(str(settings.KEMPELEN.get("INVITATION_MAX_AGE_DAYS", 30))))
 
 
 class _Signer(signing.TimestampSigner):

@@ -23,8 +23,10 @@ Decisions (each visible to workers):
   the answers module ignores) next to the text box for the worker's own answer, so a worker can move from a
   listed choice to their own; with checkboxes the text box alone counts as one more choice.
 - **Browser checks** mirror the simple constraints (``required`` on questions whose answer can be checked by
-  the browser, ``minlength``/``maxlength``, ``inputmode=decimal`` for numbers); the server checks everything
-  again, and regular expressions only there (JavaScript and Python patterns differ).
+  the browser, ``minlength``/``maxlength``); the server checks everything again, and regular expressions only
+  there (JavaScript and Python patterns differ). Numeric answers stay text boxes (``type=number`` would
+  refuse "1,5" silently and spin on scroll) with ``inputmode=decimal`` for a number keyboard on phones, unless
+  the requester's ``minValue`` is negative: phone number keyboards often have no minus sign.
 - **Media.** Images are ``<img>`` with the requester's AltText; sounds and videos get the browser's player
   plus a link to the file, so they can be reached even where the player cannot load them. EmbeddedBinary of
   other kinds (applets, Flash) is shown as a link, never embedded.
@@ -107,7 +109,7 @@ def formatted_html(xhtml: str) -> SafeString:
     root = SafeElementTree.fromstring(f"<div>{_numeric_entities(xhtml)}</div>", forbid_dtd=True)
     parts: list[str] = []
     _children(root, parts)
-    return mark_safe("".join(parts))  # noqa: S308 - built only from escaped text and allow-listed tags
+    return mark_safe("".join(parts))  # built only from escaped text and allow-listed tags
 
 
 def _children(element: Element, parts: list[str]) -> None:
@@ -228,6 +230,7 @@ class _QuestionView:
     help: list[str]
     error: str | None
     described_by: str
+    choice_described_by: str
     anchor: str
 
 
@@ -261,7 +264,7 @@ def render_question_form(
             number += 1
             items.append({"overview": False, "question": _question(item, number, values, errors.get(item.identifier))})
     summary = [item["question"] for item in items if not item["overview"] and item["question"].error]
-    return mark_safe(render_to_string(TEMPLATE, {  # noqa: S308 - a Django template with autoescaping
+    return mark_safe(render_to_string(TEMPLATE, {  # a Django template with autoescaping
         "items": items, "summary": summary, "read_only": read_only, "prefix": ID_PREFIX,
     }))
 
@@ -269,11 +272,8 @@ def render_question_form(
 def _question(question: Question, number: int, values: Mapping[str, Any] | None, error: str | None) -> _QuestionView:
     base = f"{ID_PREFIX}-q{number}"
     answer, help_texts = _answer(question, base, values)
-    described = [f"{base}-content"]
-    if help_texts:
-        described.append(f"{base}-help")
-    if error:
-        described.insert(0, f"{base}-error")
+    notes = ([f"{base}-error"] if error else []) + ([f"{base}-help"] if help_texts else [])
+    described = [*notes, f"{base}-content"]
     anchor = answer.choices[0].id if answer.kind in ("radio", "checkbox") and answer.choices else answer.id
     return _QuestionView(
         number=number,
@@ -286,6 +286,7 @@ def _question(question: Question, number: int, values: Mapping[str, Any] | None,
         help=help_texts,
         error=error,
         described_by=" ".join(described),
+        choice_described_by=" ".join(notes),
         anchor=anchor,
     )
 
@@ -367,11 +368,16 @@ def _free_text(
         value=value,
         rows=rows,
         required=question.is_required,
-        numeric=spec.numeric is not None,
+        numeric=_number_keyboard(spec),
         min_length=spec.length.min_length if spec.length and spec.length.min_length else None,
         max_length=spec.length.max_length if spec.length else None,
     )
     return answer, _free_text_help(spec)
+
+
+def _number_keyboard(spec: FreeTextAnswer) -> bool:
+    """Whether a phone's decimal keyboard suits the answer: a number not expected to be negative."""
+    return spec.numeric is not None and (spec.numeric.min_value is None or spec.numeric.min_value >= 0)
 
 
 def _free_text_help(spec: FreeTextAnswer) -> list[str]:
@@ -423,7 +429,8 @@ def _selection(
     question: Question, spec: SelectionAnswer, base: str, values: Mapping[str, Any] | None
 ) -> tuple[_Answer, list[str]]:
     kind = _widget(spec)
-    chosen = set(_posted(values, question.identifier) or ())
+    posted = _posted(values, question.identifier) or []
+    chosen = {value for value in posted if value}
     other_posted = _posted(values, other_selection_field(question.identifier))
     other_text = other_posted[0] if other_posted else ""
     choices = [_choice(selection, f"{base}-choice{index}", selection.identifier in chosen, text_only=kind.startswith("select"))
@@ -433,7 +440,7 @@ def _selection(
         id=f"{base}-answer",
         name=question.identifier,
         # A radio group or a drop-down with a placeholder can be required in the browser; checkboxes cannot.
-        required=question.is_required and kind in ("radio", "select") and spec.min_selection_count >= 1,
+        required=question.is_required and kind in ("radio", "select"),
         choices=choices,
     )
     help_texts = [_count_help(spec, kind)]
@@ -443,7 +450,8 @@ def _selection(
         if kind in ("radio", "select"):
             other_choice = _Choice(
                 id=f"{base}-other-choice", value="", label=OTHER_LABEL,
-                checked=bool(other_text.strip()) and not chosen,
+                # The radio button posts an empty value; a drop-down's empty value may be its placeholder.
+                checked=(kind == "radio" and "" in posted) or (bool(other_text.strip()) and not chosen),
             )
             if kind == "select":
                 answer.required = False  # the "Other" option posts an empty value, which a required list refuses
@@ -454,7 +462,7 @@ def _selection(
             choice=other_choice,
             min_length=other_spec.length.min_length if other_spec.length and other_spec.length.min_length else None,
             max_length=other_spec.length.max_length if other_spec.length else None,
-            numeric=other_spec.numeric is not None,
+            numeric=_number_keyboard(other_spec),
             help=" ".join(_free_text_help(other_spec)),
         )
         if kind in ("radio", "select"):
@@ -482,7 +490,7 @@ def _count_help(spec: SelectionAnswer, kind: str) -> str:
     offered = len(spec.selections) + (1 if spec.other_selection is not None else 0)
     low, high = spec.min_selection_count, min(spec.max_selection_count, offered)
     if high <= 1:
-        return "Choose one." if kind in ("checkbox", "select-multiple") else ""
+        return "Choose only one." if kind in ("checkbox", "select-multiple") else ""
     if low <= 1:
         return f"Choose up to {high}."
     if low == high:

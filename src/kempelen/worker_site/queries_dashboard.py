@@ -239,9 +239,9 @@ def earnings_by_day(worker: Worker, environment: str) -> list[Day]:
         .values("day")
         .annotate(total=Sum("hit__hit_type__reward_cents"))
     )
-    for row in pending:
-        if row["day"] is not None:
-            day(row["day"]).pending_cents += row["total"] or 0
+    for waiting in pending:
+        if waiting["day"] is not None:
+            day(waiting["day"]).pending_cents += waiting["total"] or 0
     return sorted(days.values(), key=lambda d: d.day, reverse=True)
 
 

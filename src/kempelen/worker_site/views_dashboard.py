@@ -7,12 +7,10 @@ dollars with two decimals; it is integer cents everywhere else.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
@@ -21,6 +19,7 @@ from kempelen.core.money import format_cents
 from kempelen.marketplace.models import Assignment, AssignmentStatus
 
 from . import queries_dashboard as q
+from .decorators import worker_required
 
 #: The worker site shows the live environment.
 ENVIRONMENT = "live"
@@ -36,17 +35,9 @@ def dollars(cents: int) -> str:
     return f"${format_cents(cents)}"
 
 
-def worker_page(view: WorkerView) -> Callable[..., HttpResponse]:
-    """Sign-in required; a signed-in user who is not a worker (an operator, a requester) gets a clear 403."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        worker = getattr(request.user, "worker", None)
-        if not isinstance(worker, Worker):
-            return render(request, "worker_site/dashboard/not_a_worker.html", {}, status=403)
-        return view(request, worker, *args, **kwargs)
-
-    return require_safe(login_required(wrapper))
+def worker_page(view: WorkerView) -> Callable[..., HttpResponseBase]:
+    """A read-only page for signed-in workers (GET and HEAD only)."""
+    return require_safe(worker_required(view))
 
 
 def _page(request: HttpRequest, items: Any, per_page: int, param: str = "page") -> Page:
@@ -150,7 +141,7 @@ def assignments(request: HttpRequest, worker: Worker) -> HttpResponse:
         "assignments",
         filters=filters,
         current=slug,
-        current_label=state.label if state else "All",
+        current_label=state.label if state else "All assignments",
         page=page,
         pager=_pager(request, page),
         rows=[_assignment_row(a) for a in page.object_list],

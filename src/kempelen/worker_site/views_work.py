@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -24,25 +22,12 @@ from kempelen.questions.answers import answers_from_question_form
 from kempelen.questions.formats import ExternalQuestion, HTMLQuestion, QuestionForm, parse_question
 
 from . import views_task
+from .decorators import worker_required
 from .queries_work import group_views, requirement_views
 
 ENVIRONMENT = "live"
 PAGE_SIZE = 20
 _AUTO_KEY = "kempelen.auto_accept_groups"
-
-
-def worker_required(view: Any) -> Any:
-    """Signed-in workers only: anonymous visitors go to sign in, other users get a clear refusal."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        worker = getattr(request.user, "worker", None)
-        if worker is None:
-            return render(request, "worker_site/not_a_worker.html", status=403)
-        return view(request, worker, *args, **kwargs)
-
-    return wrapper
 
 
 @worker_required

@@ -23,6 +23,7 @@ def text(markup: str | bytes) -> str:
     if isinstance(markup, bytes):
         markup = markup.decode()
     markup = re.sub(r"<(script|style)\b.*?</\1>", " ", markup, flags=re.S)
+    markup = re.sub(r"</?(?:a|strong|em|b|i|span|code|time)\b[^>]*>", "", markup)
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
 
 
