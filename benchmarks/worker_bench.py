@@ -614,7 +614,7 @@ def phase_pages(instance: ab.Instance, cookies: list[dict[str, str]], group_samp
                                  lock=threading.Lock(), give_up=time.monotonic() + limit_s)
         db = ab.BackendSampler(instance.pg_name) if instance.pg_name else None
         cpu_before, client_before, wall_before = ab.process_tree_cpu_seconds(pid), time.process_time(), time.monotonic()
-        machine_before = ab.machine_cpu_seconds()
+        machine_before, load_before = ab.machine_cpu_seconds(), os.getloadavg()[0]
         with ThreadPoolExecutor(threads) as pool:
             list(pool.map(loop, browsers))
         wall = time.monotonic() - wall_before
@@ -629,6 +629,8 @@ def phase_pages(instance: ab.Instance, cookies: list[dict[str, str]], group_samp
             "server_cpu_ms": 1000 * cpu / max(1, done), "db_cpu_ms": 1000 * db_s / max(1, done),
             "client_cpu_ms": 1000 * (time.process_time() - client_before) / max(1, done),
             "machine_busy": (machine_after[0] - machine_before[0]) / max(1e-9, machine_after[1] - machine_before[1]),
+            "machine_cpu_ms": 1000 * (machine_after[0] - machine_before[0]) / max(1, done),
+            "load_before": load_before,
         }
         if stats.errors:
             results[name]["error_kinds"] = {f"{k[0]} {k[1]}": v for k, v in stats.errors.items()}  # type: ignore[assignment]
@@ -636,6 +638,7 @@ def phase_pages(instance: ab.Instance, cookies: list[dict[str, str]], group_samp
         r = results[name]
         log(f"  {name:<28} {done:>4} req  p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms  "
             f"server {r['server_cpu_ms']:6.1f} ms CPU/req" + (f"  db {r['db_cpu_ms']:.1f} ms" if db else "")
+            + f"  machine {r['machine_cpu_ms']:.1f} ms (load {load_before:.1f})"
             + (f"  {r['errors']} errors" if r["errors"] else ""))
     for b in browsers:
         b.close()
@@ -938,6 +941,11 @@ def run(args: argparse.Namespace) -> int:
             f"{tm['workers']:.1f} s, HIT types {tm['hit_types']:.1f} s, HITs + escrow {tm['hits_and_escrow']:.1f} s "
             f"(ledger {tm['of_which_ledger']:.1f} s), ANALYZE {tm['analyze']:.1f} s; migrate {migrate_s:.1f} s; "
             f"size {fill['size']}")
+        if args.fill_only:
+            log(f"--fill-only: data dir {instance.data_dir}" + (f", database {instance.pg_name}" if instance.pg_name else "")
+                + f"; environment: KEMPELEN_DATA_DIR={instance.data_dir}"
+                + (f" KEMPELEN_DATABASE_URL={instance.env['KEMPELEN_DATABASE_URL']}" if instance.pg_name else ""))
+            return 0
         launch(instance, args.http_workers, args.http_threads)
         usernames = fill["usernames"]
         cookies, how = sign_in(instance, usernames)
@@ -978,11 +986,12 @@ def run(args: argparse.Namespace) -> int:
               f"ANALYZE {tm['analyze']:.1f}); workers {how}")
         print("-" * width)
         print("Phase 1: pages (latency from the client; server = gunicorn CPU per request from /proc)")
-        print(f"{'page':<30}{'req':>5}{'req/s':>7}{'p50 ms':>9}{'p99 ms':>9}{'server ms':>10}{'db ms':>8}{'errors':>7}")
+        print(f"{'page':<30}{'req':>5}{'req/s':>7}{'p50 ms':>9}{'p99 ms':>9}{'server ms':>10}{'db ms':>8}"
+              f"{'machine':>8}{'errors':>7}")
         for name, r in out["pages"].items():
             db = "-" if r["db_cpu_ms"] != r["db_cpu_ms"] else f"{r['db_cpu_ms']:.1f}"
             print(f"{name:<30}{r['requests']:>5}{r['per_s']:>7.1f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
-                  f"{r['server_cpu_ms']:>10.1f}{db:>8}{r['errors']:>7}")
+                  f"{r['server_cpu_ms']:>10.1f}{db:>8}{r['machine_cpu_ms']:>8.1f}{r['errors']:>7}")
             if r["errors"]:
                 failures.append(f"{r['errors']} errors on {name}: {r.get('error_kinds')} {r.get('error_sample')}")
         failures += print_cycles(a)
@@ -1031,7 +1040,11 @@ def run(args: argparse.Namespace) -> int:
             Path(args.json).write_text(json.dumps(out, indent=2, default=str))
         return 1 if failures else 0
     finally:
-        ab.teardown(instance, args.keep)
+        if args.keep and instance.pg_name:
+            ab.stop_server(instance)
+            log(f"kept {instance.data_dir} and database {instance.pg_name} (drop it yourself)")
+        else:
+            ab.teardown(instance, args.keep)
 
 
 def summary(r: dict[str, Any]) -> dict[str, Any]:
@@ -1261,7 +1274,8 @@ def main() -> int:
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="then profile N cycles in-process")
     parser.add_argument("--save-profile", metavar="DIR", help="write the profile's .prof files here")
     parser.add_argument("--json", help="also write the figures to this file")
-    parser.add_argument("--keep", action="store_true", help="keep the temp data dir (server.log, SQLite db)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp data dir (and the PostgreSQL database)")
+    parser.add_argument("--fill-only", action="store_true", help="set up and fill, then stop (with --keep: to experiment)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--params", default="{}", help=argparse.SUPPRESS)
     args = parser.parse_args()

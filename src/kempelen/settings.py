@@ -135,7 +135,10 @@ LOGIN_URL = "/worker/login"
 LOGIN_REDIRECT_URL = "/worker/"
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_SAMESITE = "Strict"
+# Lax, not Strict: a Strict CSRF cookie is withheld when Kempelen is opened from another site (an email link, a
+# task's popup), Django then issues a new one, and forms open in the worker's other tabs fail. Cross-site posts
+# are still refused by the Origin check and by the session cookie (Lax) not travelling with them.
+CSRF_COOKIE_SAMESITE = "Lax"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

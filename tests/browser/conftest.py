@@ -1,6 +1,6 @@
 """Browser tests: real headless Chromium (Debian's ``chromium``, driven by Playwright) against the live server.
 
-One browser for the whole session, a fresh context (cookies, storage, cache) for every test. Workers are signed in
+One browser for all of them, a fresh context (cookies, storage, cache) for every test. Workers are signed in
 by injecting a session cookie made on the server (``sign_in``), except in the test of the login page itself.
 
 Requesters' ExternalQuestion pages live on their own https sites. Here that site is ``task_site``: a tiny
@@ -14,6 +14,7 @@ instead of being skipped.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import json
@@ -35,11 +36,6 @@ from django.test import Client
 
 from kempelen.accounts.models import Worker
 
-# Playwright's synchronous API keeps an asyncio event loop in this thread; Django would then refuse the test's
-# own ORM calls ("You cannot call this from an async context") although they run synchronously, between
-# browser calls. The live server answers in its own threads.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = os.environ.get("KEMPELEN_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -49,18 +45,33 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 10_000
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """One browser for all the browser tests (they are this package), closed after the last of them.
+
+    Playwright's synchronous API keeps an asyncio event loop running in this thread while it is started; Django
+    would then refuse the tests' own ORM calls ("You cannot call this from an async context") although they run
+    synchronously, between browser calls. Django's check is off only while the browser runs, and the browser
+    stops when this package's tests end, so the rest of the suite keeps the check.
+    """
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         pytest.fail(f"Chromium is not installed at {CHROMIUM}; run scripts/install-browser (scripts/test does).")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                yield launched
+            finally:
+                launched.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
@@ -81,10 +92,8 @@ def _save_screenshots(ctx: Any, name: str) -> None:
     folder = Path(os.environ.get("KEMPELEN_TEST_SCREENSHOTS", "/tmp/kempelen-browser-failures"))
     folder.mkdir(parents=True, exist_ok=True)
     for n, pg in enumerate(ctx.pages):
-        try:
+        with contextlib.suppress(Exception):  # a closed or crashed page: nothing to keep
             pg.screenshot(path=str(folder / f"{name}-{n}.png"), full_page=True)
-        except Exception:  # a closed or crashed page: nothing to keep
-            pass
 
 
 @pytest.fixture

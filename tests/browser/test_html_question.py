@@ -25,6 +25,8 @@ def test_find_preview_accept_fill_and_submit_a_classic_html_question(api, page, 
     create_hit(client, html_question("<p>other</p>"), title="Transcribe a receipt")
     worker = make_worker()
     sign_in(worker)
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
 
     # Find: search the list by a word of the title.
     page.goto("/worker/")
@@ -42,6 +44,8 @@ def test_find_preview_accept_fill_and_submit_a_classic_html_question(api, page, 
     expect(button).to_be_disabled()
     expect(button).to_have_value(PREVIEW_BUTTON)
     expect(preview.locator("#assignmentId")).to_have_value("ASSIGNMENT_ID_NOT_AVAILABLE")
+    assert any(url.endswith("/static/kempelen/externalHIT_v1.js") for url in requested)
+    assert not [url for url in requested if "amazonaws.com" in url or "mturk.com" in url]
 
     # Accept, fill, submit.
     page.get_by_role("button", name="Accept", exact=True).click()
@@ -56,6 +60,7 @@ def test_find_preview_accept_fill_and_submit_a_classic_html_question(api, page, 
     expect(page).to_have_url(re.compile(r"/submitted$"))
     expect(page.get_by_role("status")).to_contain_text("was submitted")
 
+    assert not [url for url in requested if "amazonaws.com" in url or "mturk.com" in url]
     [assignment] = client.list_assignments_for_hit(HITId=hit_id)["Assignments"]
     assert assignment["WorkerId"] == worker.worker_id
     assert assignment["AssignmentStatus"] == "Submitted"

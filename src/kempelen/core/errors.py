@@ -111,6 +111,17 @@ class InvalidAssignmentState(KempelenError):
         super().__init__(f"{prefix}This operation can be called with a status of: {allowed}")
 
 
+class DeadlinePassed(InvalidAssignmentState):
+    """A worker's submission after the assignment's deadline (the assignment was abandoned)."""
+
+    def __init__(self) -> None:
+        KempelenError.__init__(
+            self,
+            "The time allotted for this assignment ran out before it was submitted, so the HIT went back to "
+            "other workers. Nothing was saved.",
+        )
+
+
 class InvalidHITState(KempelenError):
     code = "InvalidHITState"
 

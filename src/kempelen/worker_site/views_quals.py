@@ -216,7 +216,7 @@ def _hand_in(request: HttpRequest, worker: Worker, own: QualificationRequest) ->
         own.refresh_from_db()
         return _test_page(request, own, problem=expired.message)
     except actions.InvalidQualificationRequestState:
-        messages.info(request, "This test was already handed in; here is where your request stands.")
+        messages.info(request, "This test can no longer be handed in (it was handed in already, or the request was decided); here is where your request stands.")
         return redirect("worker:qualification_test", request_id=own.pk)
     except QualificationRequestDoesNotExist:
         raise Http404("No such qualification test.") from None

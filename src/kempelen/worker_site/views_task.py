@@ -29,9 +29,10 @@ _MAX_AGE = 7 * 24 * 3600
 PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
 
 #: Sandbox flags for requesters' HTML: scripts and forms run, popups open (unsandboxed, for links to a survey),
-#: dialogs work; never allow-same-origin, never top navigation without a click.
+#: dialogs work; never allow-same-origin, and never navigating the worker's tab away (a task could otherwise
+#: replace Kempelen's page with a look-alike once the worker clicked inside it).
 TASK_SANDBOX = ("allow-scripts allow-forms allow-popups allow-popups-to-escape-sandbox allow-modals "
-                "allow-downloads allow-top-navigation-by-user-activation")
+                "allow-downloads")
 #: ExternalQuestion pages live on the requester's own origin, so they keep it (cookies, storage of their site).
 EXTERNAL_SANDBOX = TASK_SANDBOX + " allow-same-origin"
 

@@ -139,6 +139,7 @@ def _task_page(request: HttpRequest, worker: Worker, assignment: Assignment, *, 
         "errors": errors, "group_id": hit.hit_type.group_id,
         "auto": hit.hit_type.group_id in request.session.get(_AUTO_KEY, []),
         "submitted_url": reverse("worker:submitted", kwargs={"assignment_id": assignment.pk}),
+        "seconds_left": max(0, int((assignment.deadline - clock.now()).total_seconds())),
     }, status=status)
 
 

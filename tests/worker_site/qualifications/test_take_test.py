@@ -148,7 +148,7 @@ def test_handing_in_twice_changes_nothing_and_says_where_the_request_stands():
     url = page_of(started)
     client.post(url, {"bird1": "robin", "bird2": "wren", "bird3": "finch"})
     response = client.post(url, {"bird1": "wren", "bird2": "robin", "bird3": "robin"}, follow=True)
-    assert "This test was already handed in; here is where your request stands." in text(response)
+    assert "This test can no longer be handed in (it was handed in already, or the request was decided); here is where your request stands." in text(response)
     assert Qualification.objects.get(worker=worker).integer_value == 100
 
 

@@ -17,6 +17,7 @@ from kempelen.core.actors import Actor
 from kempelen.core.errors import (
     AssignmentDoesNotExist,
     Blocked,
+    DeadlinePassed,
     HITDoesNotExist,
     InvalidAssignmentState,
     NoAssignmentAvailable,
@@ -165,9 +166,7 @@ def submit_assignment(*, actor: Actor, worker: Worker, assignment_id: str, answe
         hit = lock_hit(found.hit_id)
         assignment = Assignment.objects.select_for_update().select_related("worker").get(pk=assignment_id)
         if assignment.status == AssignmentStatus.ABANDONED:
-            raise InvalidAssignmentState(
-                "Accepted (the time allotted for this assignment ran out before it was submitted)", "Abandoned"
-            )
+            raise DeadlinePassed()
         if assignment.status != AssignmentStatus.ACCEPTED:
             raise InvalidAssignmentState("Accepted", assignment.status)
         now = clock.now()

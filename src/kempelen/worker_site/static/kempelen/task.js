@@ -4,7 +4,8 @@
   "use strict";
   var countdown = document.getElementById("countdown");
   if (countdown) {
-    var deadline = new Date(countdown.getAttribute("datetime")).getTime();
+    // Counted from the seconds left when the server rendered the page, not the browser's clock (which may be off).
+    var deadline = Date.now() + 1000 * parseInt(countdown.getAttribute("data-seconds-left"), 10);
     var tick = function () {
       var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
       var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
