@@ -101,6 +101,7 @@ def make_client(access_key_id: str, secret: str) -> Any:
     """A boto3 client whose requests are served by Django's WSGI handler in this process."""
     import boto3
     from botocore.awsrequest import AWSResponse
+
     from kempelen.wsgi import KempelenWSGIHandler
 
     handler = KempelenWSGIHandler()
