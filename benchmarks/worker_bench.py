@@ -310,6 +310,10 @@ def child_fill(params: dict[str, Any]) -> dict[str, Any]:
                    if not any(r["QualificationTypeId"] in (skill_a.pk, skill_b.pk) for r in ht.qualification_requirements)
                    and not any(r.get("ActionsGuarded") == "PreviewAndAccept" for r in ht.qualification_requirements)]
     sample = [ht.group_id for ht in rng.sample(previewable, min(200, len(previewable)))]
+    # The newest groups without requirements: what the first pages of the list show everybody. Phase 2a's
+    # workers start from them (and the list's first page), so that they seldom need the list in the window.
+    hot = [ht.group_id for ht in sorted(types, key=lambda ht: ht.created_at, reverse=True)
+           if not ht.qualification_requirements][:params.get("hot", 100)]
     size = {}
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
@@ -325,7 +329,7 @@ def child_fill(params: dict[str, Any]) -> dict[str, Any]:
         "timings": timings, "groups": len(types), "hits": sum(counts), "slots": sum(
             per_group_max[ht.pk] * c for ht, c in zip(types, counts, strict=True)),
         "largest_group": max(counts), "groups_with_requirements": sum(1 for ht in types if ht.qualification_requirements),
-        "usernames": usernames, "group_sample": sample, "size": size,
+        "usernames": usernames, "group_sample": sample, "hot_groups": hot, "size": size,
     }
 
 
@@ -398,7 +402,7 @@ def run_child(instance: ab.Instance, mode: str, params: dict[str, Any], timeout:
                           capture_output=True, text=True, timeout=timeout, cwd=instance.data_dir)
     if done.returncode != 0:
         raise SystemExit(f"child {mode} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
-    if mode == "profile":
+    if mode in ("profile", "sizes"):
         print(done.stdout.rsplit("@@JSON@@", 1)[0], flush=True)
     return json.loads(done.stdout.rsplit("@@JSON@@", 1)[-1].strip())  # type: ignore[no-any-return]
 
@@ -658,7 +662,7 @@ class WorkerState:
     page: int = 1
     candidates: list[str] = field(default_factory=list)
     exhausted: set[str] = field(default_factory=set)
-    group: str | None = None
+    hot: list[str] = field(default_factory=list)
 
 
 def refill(state: WorkerState, stats: Stats, rng: random.Random, step: str = "list (refill)") -> None:
@@ -760,6 +764,9 @@ def do_cycle(state: WorkerState, stats: Stats, rng: random.Random, browser_path:
 
 def prepare_worker(state: WorkerState, stats: Stats, rng: random.Random) -> None:
     refill(state, stats, rng, step="setup")
+    hot = [g for g in state.hot if g not in state.candidates]
+    rng.shuffle(hot)
+    state.candidates += hot
     page = timed(stats, state.browser, "setup", "GET", f"/worker/projects/{state.candidates[0]}/tasks")
     token = _CSRF.search(page.body)
     if token is None:
@@ -934,7 +941,7 @@ def run(args: argparse.Namespace) -> int:
         log(f"filling: {args.groups} HIT groups, {args.hits} HITs, {args.workers} + 2 workers")
         fill = run_child(instance, "fill", {"seed": 1, "groups": args.groups, "hits": args.hits,
                                             "workers": args.workers, "analyze": not args.no_analyze})
-        out["fill"] = {k: v for k, v in fill.items() if k not in ("usernames", "group_sample")}
+        out["fill"] = {k: v for k, v in fill.items() if k not in ("usernames", "group_sample", "hot_groups")}
         tm = fill["timings"]
         log(f"fill: {fill['groups']} groups ({fill['groups_with_requirements']} with requirements), {fill['hits']} HITs "
             f"({fill['slots']} slots, largest group {fill['largest_group']}) in {tm['total']:.1f} s: workers "
@@ -951,17 +958,19 @@ def run(args: argparse.Namespace) -> int:
         cookies, how = sign_in(instance, usernames)
         out["sign_in"] = how
         log(f"workers: {how}")
-        log(f"phase 1: pages, {args.page_requests} requests each, {args.page_threads} client threads")
-        out["pages"] = phase_pages(instance, cookies[-2:], fill["group_sample"], args.page_requests,
-                                   args.page_threads, args.page_limit)
+        out["pages"] = {}
+        if args.page_requests:
+            log(f"phase 1: pages, {args.page_requests} requests each, {args.page_threads} client threads")
+            out["pages"] = phase_pages(instance, cookies[-2:], fill["group_sample"], args.page_requests,
+                                       args.page_threads, args.page_limit)
         states = []
         for i in range(args.workers):
             b = Browser(instance.port)
             b.cookies = dict(cookies[i])
-            states.append(WorkerState(usernames[i], b))
+            states.append(WorkerState(usernames[i], b, hot=fill["hot_groups"]))
         a = phase_cycles(instance, states, args.seconds, browser_path=False, label="2a")
         for s in states:  # 2b starts from the list again, as a browser would
-            s.candidates, s.page = [], 1
+            s.candidates, s.page, s.hot = [], 1, []
         b2 = phase_cycles(instance, states, args.browser_seconds, browser_path=True, label="2b") \
             if args.browser_seconds > 0 else None
         for s in states:
@@ -1036,6 +1045,7 @@ def run(args: argparse.Namespace) -> int:
         if args.profile:
             log(f"profile: {args.profile} cycles in-process (Django test client) under cProfile")
             out["profile"] = run_child(instance, "profile", {"cycles": args.profile, "save": args.save_profile or ""})
+            out["sizes"] = run_child(instance, "sizes", {"n": 300})
         if args.json:
             Path(args.json).write_text(json.dumps(out, indent=2, default=str))
         return 1 if failures else 0
@@ -1257,6 +1267,110 @@ def child_profile(params: dict[str, Any]) -> dict[str, Any]:
     return report
 
 
+def child_sizes(params: dict[str, Any]) -> dict[str, Any]:
+    """CPU of the cycle's reads as written today next to cheaper spellings (sizes the suggested fixes)."""
+    from importlib import import_module
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+    from django.db.models import Count
+
+    from kempelen.accounts.models import Worker
+    from kempelen.core import clock, lookups
+    from kempelen.marketplace.actions.work import _candidate_hits
+    from kempelen.marketplace.models import HIT, HOLDING_STATUSES, Assignment, HITType
+    from kempelen.marketplace.queries import hit_for_preview
+
+    n = params.get("n", 300)
+    user = get_user_model().objects.get(username="w000")
+    worker = Worker.objects.get(user=user)
+    assignment = Assignment.objects.filter(worker=worker).order_by("-accept_time").first()
+    if assignment is None:
+        return {"error": "no assignment of w000 to measure with"}
+    small = HITType.objects.get(pk=assignment.hit.hit_type_id)
+    largest_id = (HIT.objects.values("hit_type_id").annotate(n=Count("id")).order_by("-n")
+                  .values_list("hit_type_id", flat=True).first())
+    largest = HITType.objects.get(pk=largest_id)
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    session = store()
+    session["x"] = 1
+    session.create()
+    now = clock.now()
+    sql_candidates = (
+        "SELECT h.id FROM marketplace_hit h WHERE h.hit_type_id = %s AND h.expiration > %s AND h.available > 0 "
+        "AND h.disposed_at IS NULL AND h.id NOT IN (SELECT a.hit_id FROM marketplace_assignment a WHERE "
+        "a.worker_id = %s AND a.status IN ('Accepted', 'Submitted', 'Approved', 'Rejected') AND a.hit_id IN "
+        "(SELECT id FROM marketplace_hit WHERE hit_type_id = %s)) ORDER BY h.created_at, h.id LIMIT 5")
+
+    def raw_candidates(hit_type: HITType) -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(sql_candidates, [hit_type.pk, now, worker.pk, hit_type.pk])
+            return [r[0] for r in cursor.fetchall()]
+
+    def save_session() -> None:
+        session["x"] += 1
+        session.save()
+
+    def task_reads_today() -> None:
+        a = Assignment.objects.select_related("hit__hit_type", "hit__requester", "worker").filter(
+            pk=assignment.pk, worker=worker).first()
+        a.refresh_from_db()  # type: ignore[union-attr]
+        _ = (a.hit.hit_type.title, a.worker.worker_id)  # type: ignore[union-attr]
+
+    def task_reads_once() -> None:
+        a = Assignment.objects.select_related("hit__hit_type", "hit__requester", "worker").filter(
+            pk=assignment.pk, worker=worker).first()
+        _ = (a.hit.hit_type.title, a.worker.worker_id)  # type: ignore[union-attr]
+
+    def submit_reads_today() -> None:
+        Assignment.objects.select_related("worker").filter(pk=assignment.pk).first()
+        Assignment.objects.filter(pk=assignment.pk, worker=worker).only("id", "hit_id").first()
+
+    variants: list[tuple[str, Any]] = [
+        ("session save (accept writes it every time)", save_session),
+        ("auth today: user, then request.user.worker", lambda: get_user_model().objects.get(pk=user.pk).worker),  # type: ignore[attr-defined]
+        ("auth: user with select_related('worker')",
+         lambda: get_user_model().objects.select_related("worker").get(pk=user.pk).worker),  # type: ignore[attr-defined]
+        ("task page reads today (incl. refresh_from_db)", task_reads_today),
+        ("task page reads without refresh_from_db", task_reads_once),
+        ("externalSubmit: assignment read twice before the lock", submit_reads_today),
+        ("HIT type by group id, ORM .first()",
+         lambda: HITType.objects.filter(group_id=small.group_id, environment="live").first()),
+        ("HIT type by group id, lookups.one", lambda: lookups.one(HITType, "group_id = %s AND environment = %s",
+                                                                   [small.group_id, "live"])),
+        ("_candidate_hits, ORM (a small group)", lambda: _candidate_hits(worker, small, now, exclude=set())),
+        ("_candidate_hits, raw SQL (a small group)", lambda: raw_candidates(small)),
+        (f"_candidate_hits, ORM (largest group, {HIT.objects.filter(hit_type=largest).count()} HITs)",
+         lambda: _candidate_hits(worker, largest, now, exclude=set())),
+        ("_candidate_hits, raw SQL (largest group)", lambda: raw_candidates(largest)),
+        ("hit_for_preview (a small group)", lambda: hit_for_preview(worker, "live", small.group_id)),
+        ("hit_for_preview (largest group)", lambda: hit_for_preview(worker, "live", largest.group_id)),
+        ("worker's live assignments on the group (the NOT IN)", lambda: list(Assignment.objects.filter(
+            worker=worker, hit__hit_type=small, status__in=HOLDING_STATUSES).values_list("hit_id", flat=True))),
+    ]
+    out = {}
+    print(f"\nCPU per call in this process ({connection.vendor}; PostgreSQL's own CPU not included), {n} calls each:")
+    for label, fn in variants:
+        for _ in range(5):
+            with transaction.atomic():
+                fn()
+        t = time.thread_time()
+        w = time.perf_counter()
+        for _ in range(n):
+            with transaction.atomic():
+                fn()
+        cpu = 1000 * (time.thread_time() - t) / n
+        wall = 1000 * (time.perf_counter() - w) / n
+        out[label] = {"cpu_ms": cpu, "wall_ms": wall}
+        print(f"  {label:<62}{cpu:>7.2f} ms CPU {wall:>7.2f} ms wall")
+    session.delete()
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
@@ -1265,7 +1379,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=50, help="concurrent simulated workers in phase 2")
     parser.add_argument("--seconds", type=float, default=30, help="length of phase 2a (the target cycle)")
     parser.add_argument("--browser-seconds", type=float, default=20, help="length of phase 2b (0: skip)")
-    parser.add_argument("--page-requests", type=int, default=100, help="requests per page kind in phase 1")
+    parser.add_argument("--page-requests", type=int, default=100, help="requests per page kind in phase 1 (0: skip)")
     parser.add_argument("--page-threads", type=int, default=2, help="client threads in phase 1")
     parser.add_argument("--page-limit", type=float, default=15, help="seconds at most per page kind in phase 1")
     parser.add_argument("--http-workers", type=int, default=2, help="kempelen serve --workers")
@@ -1281,7 +1395,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.child:
         handler = {"fill": child_fill, "sessions": child_sessions, "verify": child_verify,
-                   "profile": child_profile}[args.child]
+                   "profile": child_profile, "sizes": child_sizes}[args.child]
         result = handler(json.loads(args.params))
         print("@@JSON@@" + json.dumps(result, default=str), flush=True)
         return 0
