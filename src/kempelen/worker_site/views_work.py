@@ -105,15 +105,22 @@ def _accept_next(request: HttpRequest, worker: Worker, group_id: str) -> Assignm
     return None
 
 
+def _remember_auto(request: HttpRequest, before: set[str], after: set[str]) -> None:
+    """Save the groups the worker keeps accepting only when they change: a session save is a database write."""
+    if after != before:
+        request.session[_AUTO_KEY] = sorted(after)
+
+
 @require_POST
 @worker_required
 def accept(request: HttpRequest, worker: Worker, group_id: str) -> HttpResponse:
-    auto = set(request.session.get(_AUTO_KEY, []))
+    before = set(request.session.get(_AUTO_KEY, []))
+    auto = set(before)
     if request.POST.get("auto") == "1":
         auto.add(group_id)
     elif request.POST.get("auto") == "0":
         auto.discard(group_id)
-    request.session[_AUTO_KEY] = sorted(auto)
+    _remember_auto(request, before, auto)
     assignment = _accept_next(request, worker, group_id)
     if assignment is None:
         return redirect("worker:groups")
@@ -166,9 +173,8 @@ def return_task(request: HttpRequest, worker: Worker, assignment_id: str) -> Htt
     except KempelenError as error:
         messages.error(request, error.message)
         return redirect("worker:groups")
-    auto = set(request.session.get(_AUTO_KEY, []))
-    auto.discard(assignment.hit.hit_type.group_id)
-    request.session[_AUTO_KEY] = sorted(auto)
+    before = set(request.session.get(_AUTO_KEY, []))
+    _remember_auto(request, before, before - {assignment.hit.hit_type.group_id})
     messages.success(request, f"You returned “{assignment.hit.hit_type.title}”. It is available to others again.")
     return redirect("worker:groups")
 

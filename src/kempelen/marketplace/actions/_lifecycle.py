@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Min
+from django.db.models import Min, Q
 
 from kempelen.accounts.models import Requester
 from kempelen.core import audit, clock, ids
@@ -71,20 +71,14 @@ def settle(hit: HIT, *, actor: Actor | None = None) -> None:
 
 def compute_next_due(hit: HIT) -> dt.datetime | None:
     agg = Assignment.objects.filter(hit=hit, status__in=(AssignmentStatus.ACCEPTED, AssignmentStatus.SUBMITTED)).aggregate(
-        deadline=Min("deadline", filter=_q_status(AssignmentStatus.ACCEPTED)),
-        approval=Min("auto_approval_time", filter=_q_status(AssignmentStatus.SUBMITTED)),
+        deadline=Min("deadline", filter=Q(status=AssignmentStatus.ACCEPTED)),
+        approval=Min("auto_approval_time", filter=Q(status=AssignmentStatus.SUBMITTED)),
     )
     candidates = [agg["deadline"], agg["approval"]]
     if not hit.expiry_settled:
         candidates.append(hit.expiration)
     found = [c for c in candidates if c is not None]
     return min(found) if found else None
-
-
-def _q_status(status: str):  # type: ignore[no-untyped-def]
-    from django.db.models import Q
-
-    return Q(status=status)
 
 
 def bring_forward(hit: HIT, when: dt.datetime | None) -> None:
@@ -207,10 +201,6 @@ def signal_status(hit: HIT, *, actor: Actor) -> None:
     elif status in (HITStatus.ASSIGNABLE, HITStatus.UNASSIGNABLE) and hit.reviewable_signalled:
         hit.reviewable_signalled = False
         hit.save(update_fields=["reviewable_signalled"])
-
-
-def touch(hit: HIT) -> None:
-    hit.last_activity_at = clock.now()
 
 
 def settle_first(hit_id: str) -> None:

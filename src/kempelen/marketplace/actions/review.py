@@ -9,7 +9,7 @@ from django.db import transaction
 from kempelen.accounts.models import Requester
 from kempelen.core import audit, clock, ids
 from kempelen.core.actors import Actor
-from kempelen.core.errors import AssignmentDoesNotExist, InvalidAssignmentState, InvalidParameter
+from kempelen.core.errors import AssignmentDoesNotExist, InvalidAssignmentState
 from kempelen.core.text import check_text
 from kempelen.ledger import actions as ledger
 from kempelen.notifications.actions import emit
@@ -268,9 +268,3 @@ def run_hit_policy(hit: HIT, *, actor: Actor) -> None:
     if hit.status(clock.now()) not in (HITStatus.REVIEWABLE, HITStatus.REVIEWING):
         hit.reviewable_signalled = False
         hit.save(update_fields=["reviewable_signalled"])
-
-
-def check_feedback(feedback: str | None) -> str:
-    if feedback is None:
-        raise InvalidParameter("RequesterFeedback is required.")
-    return check_text(feedback, "RequesterFeedback", max_length=1024)
