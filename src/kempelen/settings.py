@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "kempelen.jobs",
     "kempelen.mturk_api",
     "kempelen.worker_site",
+    "kempelen.requester_site",
 ]
 
 MIDDLEWARE = [

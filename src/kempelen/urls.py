@@ -9,5 +9,6 @@ urlpatterns = [
     path("", endpoint, name="mturk-api"),
     path("admin/", admin.site.urls),
     path("", include("kempelen.worker_site.urls")),
+    path("", include("kempelen.requester_site.urls")),
     path("", include("kempelen.marketplace.urls")),
 ]

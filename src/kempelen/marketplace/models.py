@@ -39,7 +39,11 @@ VISIBLE_STATUSES = (AssignmentStatus.SUBMITTED, AssignmentStatus.APPROVED, Assig
 
 
 class HITLayout(models.Model):
-    """A template with ``${name}`` placeholders; its id works as HITLayoutId (the requester site's projects)."""
+    """A requester-site *project*: HIT properties plus an HTML template with ``${name}`` placeholders.
+
+    Its id works as ``HITLayoutId`` through the API (with ``HITLayoutParameters``). The properties are the
+    defaults every batch published from the project uses; API calls that name the layout bring their own.
+    """
 
     id = models.CharField(primary_key=True, max_length=64)
     requester = models.ForeignKey("accounts.Requester", on_delete=models.CASCADE, related_name="layouts")
@@ -48,6 +52,18 @@ class HITLayout(models.Model):
     html = models.TextField()
     frame_height = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField()
+    # HIT properties (CreateHITType + CreateHIT fields) for batches published from the project.
+    title = models.CharField(max_length=128, blank=True)
+    description = models.TextField(blank=True)
+    keywords = models.TextField(blank=True)
+    reward_cents = models.BigIntegerField(default=0)
+    max_assignments = models.IntegerField(default=1)
+    assignment_duration = models.BigIntegerField(default=3600, help_text="seconds")
+    lifetime = models.BigIntegerField(default=3 * 24 * 3600, help_text="seconds")
+    auto_approval_delay = models.BigIntegerField(default=3 * 24 * 3600, help_text="seconds")
+    qualification_requirements = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id})"
@@ -78,6 +94,41 @@ class HITType(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.id})"
+
+
+class BatchStatus(models.TextChoices):
+    PUBLISHING = "Publishing"  # HITs being written; none of them visible to workers yet
+    PUBLISHED = "Published"
+    CANCELLED = "Cancelled"  # the requester expired what was left
+    FAILED = "Failed"  # publishing stopped part-way; what it wrote has been undone
+
+
+class Batch(models.Model):
+    """HITs published together from a project and a CSV file (one HIT per row, all of one HIT type)."""
+
+    id = models.CharField(primary_key=True, max_length=64)
+    requester = models.ForeignKey("accounts.Requester", on_delete=models.CASCADE, related_name="batches")
+    environment = models.CharField(max_length=8, choices=Environment.choices)
+    layout = models.ForeignKey(HITLayout, null=True, on_delete=models.SET_NULL, related_name="batches")
+    hit_type = models.ForeignKey("HITType", on_delete=models.PROTECT, related_name="batches")
+    name = models.CharField(max_length=200)
+    # The input CSV's header, in file order (the results CSV's Input.* columns), and the number of rows.
+    input_columns = models.JSONField(default=list)
+    row_count = models.IntegerField(default=0)
+    assignments_per_row = models.IntegerField(default=1)
+    lifetime = models.BigIntegerField(help_text="seconds")
+    status = models.CharField(max_length=12, choices=BatchStatus.choices, default=BatchStatus.PUBLISHING)
+    rows_published = models.IntegerField(default=0, help_text="progress while publishing")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    published_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["requester", "environment", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
 
 
 class HIT(models.Model):
@@ -120,13 +171,24 @@ class HIT(models.Model):
     # cleared when new work makes the HIT assignable again.
     reviewable_signalled = models.BooleanField(default=False)
     last_activity_at = models.DateTimeField()
+    # The batch (requester site) the HIT was published in, and its row there (0-based, in file order).
+    batch = models.ForeignKey(Batch, null=True, blank=True, on_delete=models.SET_NULL, related_name="hits")
+    batch_row = models.IntegerField(null=True, blank=True)
+    # False while its batch is being published: workers neither see nor accept it until the whole batch is in.
+    published = models.BooleanField(default=True)
 
     class Meta:
         indexes = [
+            models.Index(fields=["batch", "batch_row"]),
             models.Index(fields=["requester", "environment", "created_at"]),
             models.Index(fields=["hit_type", "expiration"]),
             models.Index(fields=["next_due_at"]),
             models.Index(fields=["environment", "available", "expiration"]),
+            # The HIT-group list aggregates open HITs per HIT type from this index alone (no table reads).
+            models.Index(fields=["environment", "hit_type", "available", "expiration", "disposed_at", "published",
+                                 "created_at"], name="hit_group_summary"),
+            # Accepting from and previewing a group: its oldest open HITs in order, without sorting the group.
+            models.Index(fields=["hit_type", "created_at", "id"], name="hit_group_oldest"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -76,7 +76,7 @@ class HITGroup:
 def open_hits(environment: str):  # type: ignore[no-untyped-def]
     """HITs a worker could accept now (before qualifications and blocks)."""
     return HIT.objects.filter(
-        environment=environment, expiration__gt=clock.now(), available__gt=0, disposed_at__isnull=True
+        environment=environment, expiration__gt=clock.now(), available__gt=0, disposed_at__isnull=True, published=True
     )
 
 

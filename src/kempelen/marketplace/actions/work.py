@@ -49,7 +49,8 @@ def _candidate_hits(worker: Worker, hit_type: HITType, now: dt.datetime, *, excl
     """Open HITs of a group that the worker has not worked on, oldest first (an indexed query, no scan)."""
     mine = Assignment.objects.filter(worker=worker, hit__hit_type=hit_type, status__in=HOLDING_STATUSES).values("hit_id")
     qs = (
-        HIT.objects.filter(hit_type=hit_type, expiration__gt=now, available__gt=0, disposed_at__isnull=True)
+        HIT.objects.filter(hit_type=hit_type, expiration__gt=now, available__gt=0, disposed_at__isnull=True,
+                           published=True)
         .exclude(pk__in=mine)
         .order_by("created_at", "id")
         .values_list("pk", flat=True)
@@ -102,6 +103,8 @@ def _accept_one(*, actor: Actor, worker: Worker, hit_id: str) -> Assignment:
             now = clock.now()
             if hit.disposed_at is not None:
                 raise NoAssignmentAvailable("This HIT is no longer available: its requester deleted it.")
+            if not hit.published:
+                raise NoAssignmentAvailable("This HIT is not available yet: its batch is still being published.")
             if hit.is_expired(now):
                 raise NoAssignmentAvailable("This HIT is no longer available: it has expired.")
             if hit.available <= 0:
