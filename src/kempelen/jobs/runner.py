@@ -99,11 +99,13 @@ def send_emails(limit: int = BATCH) -> int:
 def run_once() -> Tally:
     """One pass over everything that is due."""
     from kempelen.qualifications.actions import lapse_expired_tests
+    from kempelen.requester_site.uploads import discard_stale
 
     tally = Tally()
     tally.hits_settled = settle_due_hits()
     tally.emails_sent = send_emails()
     tally.extra["tests_lapsed"] = lapse_expired_tests()
+    tally.extra["uploads_discarded"] = discard_stale(actor=Actor.system("jobs"))
     return tally
 
 
