@@ -20,6 +20,7 @@ from django.db.backends.sqlite3.base import DatabaseOperations as SQLiteOperatio
 from django.test.testcases import QuietWSGIRequestHandler
 
 from kempelen.accounts import actions as accounts
+from kempelen.accounts import queries as account_queries
 from kempelen.accounts.models import Requester, Worker
 from kempelen.core import clock
 from kempelen.core.actors import Actor
@@ -59,6 +60,13 @@ def _reset_clock() -> Iterator[None]:
     clock.reset()
     yield
     clock.reset()
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_requesters() -> Iterator[None]:
+    # Each process keeps requester rows by primary key for a few seconds; test databases reuse primary keys.
+    account_queries.forget_requesters()
+    yield
 
 
 @pytest.fixture

@@ -102,10 +102,12 @@ SQLITE_PATH = DATA_DIR / "kempelen.sqlite3"
 DATABASE_URL = _env("DATABASE_URL") or f"sqlite:///{SQLITE_PATH}"
 
 _db = dj_database_url.parse(DATABASE_URL, conn_max_age=int(_env("DB_CONN_MAX_AGE", "60") or 60))
-if _db["ENGINE"] == "django.db.backends.sqlite3":
+if _db["ENGINE"] == "django.db.backends.sqlite3":  # dj-database-url's name for sqlite:// URLs
     # WAL lets readers run beside the writer; IMMEDIATE makes every write transaction take the write lock
     # at BEGIN, so concurrent writers queue on the busy timeout instead of failing with "database is locked"
     # when a reader upgrades to a writer.
+    # Django's SQLite backend, with each process's writers queued before BEGIN IMMEDIATE (see its docstring).
+    _db["ENGINE"] = "kempelen.core.sqlite_backend"
     _db["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
@@ -126,6 +128,7 @@ DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = ["kempelen.accounts.backends.ProfileBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -195,6 +198,8 @@ KEMPELEN = {
     "SIGV4_MAX_SKEW_SECONDS": 15 * 60,
     # Invite-only: workers can sign up only with an invitation code an operator handed out ("open" or "invite").
     "WORKER_SIGNUP": (_env("WORKER_SIGNUP", "open") or "open").lower(),
+    # Requesters sign up on the requester site ("open"), or only operators create them ("closed").
+    "REQUESTER_SIGNUP": (_env("REQUESTER_SIGNUP", "open") or "open").lower(),
     # Invitation codes for invite-only sign-up stay valid this many days.
     "INVITATION_MAX_AGE_DAYS": float(_env("INVITATION_MAX_AGE_DAYS", "30") or 30),
     # Sign-in attempts: failures per username (and per client address) within the window before a pause.

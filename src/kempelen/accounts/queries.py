@@ -23,7 +23,8 @@ class ActiveCredential:
     requester: Requester
 
 
-def _requester(requester_id: int) -> Requester:
+def requester_by_id(requester_id: int) -> Requester:
+    """A requester by primary key, kept briefly per process."""
     # Requester rows hardly change (nothing the API uses ever does), so each process keeps them briefly.
     now = time.monotonic()
     cached = _requesters.get(requester_id)
@@ -33,6 +34,12 @@ def _requester(requester_id: int) -> Requester:
     with _lock:
         _requesters[requester_id] = (now, requester)
     return requester
+
+
+def forget_requesters() -> None:
+    """Drop the process's cached requester rows (a display name changed; tests reusing primary keys)."""
+    with _lock:
+        _requesters.clear()
 
 
 def active_credential(access_key_id: str) -> ActiveCredential | None:
@@ -47,4 +54,4 @@ def active_credential(access_key_id: str) -> ActiveCredential | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    return ActiveCredential(access_key_id, decrypt(row[1]), _requester(row[0]))
+    return ActiveCredential(access_key_id, decrypt(row[1]), requester_by_id(row[0]))

@@ -8,7 +8,9 @@ requester's ledger accounts) that compilation was most of the server's CPU. Thes
 
 from __future__ import annotations
 
-from typing import TypeVar
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.db import connection, models
 
@@ -32,3 +34,22 @@ def one(model: type[M], where: str, params: list[object], *, for_update: bool = 
         _sql[key] = sql
     found = list(model._default_manager.raw(sql, params))
     return found[0] if found else None
+
+
+def db_datetime(value: dt.datetime) -> Any:
+    """A datetime as the database driver expects it in raw SQL (SQLite stores text in Django's own format)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def column_list(sql_key: str, build: Callable[[], str], params: list[Any]) -> list[Any]:
+    """The first column of every row of a fixed statement (built once per database vendor by ``build``)."""
+    key = f"{connection.vendor}:{sql_key}"
+    sql = _plain_sql.get(key)
+    if sql is None:
+        sql = _plain_sql[key] = build()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+_plain_sql: dict[str, str] = {}

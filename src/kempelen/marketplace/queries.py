@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, Min, Q, Sum
 
+from kempelen.accounts.queries import requester_by_id
 from kempelen.core import clock, lookups
 from kempelen.core.errors import NoAssignmentAvailable
 from kempelen.qualifications import system
@@ -108,22 +110,31 @@ def discoverable_groups(
     rows = rows.exclude(requester_id__in=blocked.values("requester_id"))
     grouped = (
         rows.values("hit_type_id")
-        .annotate(hits=Count("id"), available_total=Sum("available"), newest=Min("created_at"))
+        # COUNT(*), not COUNT(id): with it the aggregate reads the hit_group_summary index alone.
+        .annotate(hits=Count("*"), available_total=Sum("available"), newest=Min("created_at"))
         .order_by(*SORTS.get(sort, SORTS["newest"]))
     )
     found: list[HITGroup] = []
     skipped = 0
-    chunk = max(limit * 2, 50)
-    start = 0
-    while len(found) < limit:
-        batch = list(grouped[start : start + chunk])
-        if not batch:
+    action = "Accept" if qualified_only else "Discover"
+    # The aggregate runs once; its rows are checked in chunks (one HIT-type read per chunk) until the page is
+    # full, since groups the worker may not discover are skipped.
+    chunk: list[dict] = []
+    rows_iter = grouped.iterator(chunk_size=max(limit * 2, 50))
+    exhausted = False
+    while len(found) < limit and not exhausted:
+        chunk.clear()
+        for row in rows_iter:
+            chunk.append(row)
+            if len(chunk) >= max(limit * 2, 50):
+                break
+        else:
+            exhausted = True
+        if not chunk:
             break
-        start += chunk
-        types = HITType.objects.in_bulk([r["hit_type_id"] for r in batch])
-        for row in batch:
+        types = HITType.objects.in_bulk([r["hit_type_id"] for r in chunk])
+        for row in chunk:
             hit_type = types[row["hit_type_id"]]
-            action = "Accept" if qualified_only else "Discover"
             if unmet_requirements(hit_type.qualification_requirements, worker, environment, action):  # type: ignore[arg-type]
                 continue
             if skipped < offset:
@@ -138,17 +149,20 @@ def discoverable_groups(
 def hit_for_preview(worker: object, environment: str, group_id: str) -> HIT:
     """A HIT of the group (HITGroupId or HITTypeId) for the worker to preview, if the worker may preview it."""
     from .actions import check_may
+    from .actions.work import group_hit_type
 
-    hit_type = (
-        HITType.objects.filter(group_id=group_id, environment=environment).first()
-        or HITType.objects.filter(pk=group_id, environment=environment).first()
-    )
+    hit_type = group_hit_type(group_id, environment)
     if hit_type is None:
         raise NoAssignmentAvailable("There are no HITs in this group.")
     check_may(worker, hit_type, "Preview")  # type: ignore[arg-type]
-    hit = open_hits(environment).filter(hit_type=hit_type).order_by("created_at").first()
+    # The group's oldest open HIT, by the hit_group_oldest index (conditions written out for the planner).
+    published = "published" if connection.vendor == "postgresql" else "published = 1"
+    hit = lookups.one(HIT, "hit_type_id = %s AND expiration > %s AND available > 0 AND disposed_at IS NULL AND "
+                      f"{published} ORDER BY created_at, id LIMIT 1", [hit_type.pk, lookups.db_datetime(clock.now())])
     if hit is None:
         raise NoAssignmentAvailable("There are no more HITs available in this group.")
+    hit.hit_type = hit_type
+    hit.requester = requester_by_id(hit.requester_id)
     return hit
 
 

@@ -35,7 +35,7 @@ from . import ratelimit
 from .decorators import worker_required
 
 _T = "worker_site/accounts/"
-_MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+_MODEL_BACKEND = "kempelen.accounts.backends.ProfileBackend"
 _SIGNUP_ACTOR = Actor.system("worker-signup")
 
 

@@ -9,6 +9,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 
 from kempelen.accounts.models import Worker
+from kempelen.core import lookups
 from kempelen.core.actors import Actor
 from kempelen.core.errors import KempelenError
 from kempelen.marketplace import actions
@@ -39,8 +40,9 @@ def _worker_for(request: HttpRequest, token: str | None, assignment_id: str) -> 
         bound = submit_tokens.read(token)
         if bound is None or bound != assignment_id:
             return None
-        assignment = Assignment.objects.select_related("worker").filter(pk=assignment_id).first()
-        return assignment.worker if assignment else None
+        # The token names the assignment; its worker is the one submitting (fixed statements, as on every submit).
+        assignment = lookups.one(Assignment, "id = %s", [assignment_id])
+        return lookups.one(Worker, "id = %s", [assignment.worker_id]) if assignment else None
     user = request.user
     return getattr(user, "worker", None) if user.is_authenticated else None
 

@@ -11,13 +11,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from kempelen.accounts.models import Worker
-from kempelen.core import clock
+from kempelen.accounts.queries import requester_by_id
+from kempelen.core import clock, lookups
 from kempelen.core.actors import Actor
 from kempelen.core.errors import KempelenError, NoAssignmentAvailable
 from kempelen.core.money import parse_amount
 from kempelen.marketplace import actions
 from kempelen.marketplace.models import HIT, Assignment, HITType
-from kempelen.marketplace.queries import discoverable_groups, hit_for_preview
+from kempelen.marketplace.queries import described_hit_type, discoverable_groups, hit_for_preview
 from kempelen.questions.answers import answers_from_question_form
 from kempelen.questions.formats import ExternalQuestion, HTMLQuestion, QuestionForm, parse_question
 
@@ -128,10 +129,17 @@ def accept(request: HttpRequest, worker: Worker, group_id: str) -> HttpResponse:
 
 
 def _own_assignment(worker: Worker, assignment_id: str) -> Assignment:
-    assignment = Assignment.objects.select_related("hit__hit_type", "hit__requester", "worker").filter(
-        pk=assignment_id, worker=worker).first()
+    """The worker's assignment with its HIT, the HIT's type and requester (fixed statements: every task page
+    and submission reads it)."""
+    assignment = lookups.one(Assignment, "id = %s AND worker_id = %s", [assignment_id, worker.pk])
     if assignment is None:
         raise Http404("This is not one of your assignments.")
+    hit = lookups.one(HIT, "id = %s", [assignment.hit_id])
+    assert hit is not None  # an assignment's HIT is never deleted
+    hit.hit_type = described_hit_type(hit.hit_type_id)
+    hit.requester = requester_by_id(hit.requester_id)
+    assignment.hit = hit
+    assignment.worker = worker
     return assignment
 
 
@@ -153,8 +161,8 @@ def _task_page(request: HttpRequest, worker: Worker, assignment: Assignment, *, 
 @worker_required
 def task(request: HttpRequest, worker: Worker, assignment_id: str) -> HttpResponse:
     assignment = _own_assignment(worker, assignment_id)
-    actions.settle_if_due(assignment.hit)
-    assignment.refresh_from_db()
+    if actions.settle_if_due(assignment.hit) is not assignment.hit:  # a timer fell due and was applied
+        assignment = _own_assignment(worker, assignment_id)
     if assignment.status in ("Submitted", "Approved", "Rejected"):
         return redirect("worker:submitted", assignment_id=assignment.pk)
     if assignment.status != "Accepted":

@@ -13,13 +13,14 @@ import datetime as dt
 from django.db.models import Min, Q
 
 from kempelen.accounts.models import Requester
-from kempelen.core import audit, clock, ids
+from kempelen.accounts.queries import requester_by_id
+from kempelen.core import audit, clock, ids, lookups
 from kempelen.core.actors import Actor
 from kempelen.core.errors import HITDoesNotExist, InvalidMaximumAssignmentsIncrease
 from kempelen.ledger import actions as ledger
 from kempelen.notifications.actions import emit
 
-from ..models import HIT, Assignment, AssignmentStatus, HITStatus
+from ..models import HIT, Assignment, AssignmentStatus, HITStatus, HITType
 
 REVIEWABLE = (HITStatus.REVIEWABLE, HITStatus.REVIEWING)
 
@@ -27,13 +28,19 @@ REVIEWABLE = (HITStatus.REVIEWABLE, HITStatus.REVIEWING)
 def lock_hit(hit_id: str, *, requester: Requester | None = None, environment: str | None = None) -> HIT:
     """Lock and return a HIT (the requester's own, when ``requester`` is given), settled up to now."""
     # Lock the HIT row alone: its HIT type and requester rows are read, not locked, so that actions on
-    # different HITs of one requester do not queue behind each other (PostgreSQL locks every joined row).
-    qs = HIT.objects.select_for_update(of=("self",)).select_related("hit_type", "requester")
+    # different HITs of one requester do not queue behind each other. The statements are built once
+    # (core.lookups): this runs in every action on a HIT.
     if requester is not None:
-        qs = qs.filter(requester=requester, environment=environment)
-    hit = qs.filter(pk=hit_id).first()
+        hit = lookups.one(HIT, "id = %s AND requester_id = %s AND environment = %s",
+                          [hit_id, requester.pk, environment], for_update=True)
+    else:
+        hit = lookups.one(HIT, "id = %s", [hit_id], for_update=True)
     if hit is None:
         raise HITDoesNotExist(hit_id)
+    # The HIT type is read fresh (its notification settings change); the requester row may come from the
+    # process's short-lived cache (nothing an action reads from it changes).
+    hit.hit_type = lookups.one(HITType, "id = %s", [hit.hit_type_id])  # type: ignore[assignment]
+    hit.requester = requester if requester is not None else requester_by_id(hit.requester_id)
     settle(hit)
     return hit
 
@@ -213,7 +220,11 @@ def settle_first(hit_id: str) -> None:
     """
     from django.db import transaction
 
-    if HIT.objects.filter(pk=hit_id, next_due_at__lte=clock.now()).exists():
+    due = lookups.column_list(
+        "settle_first", lambda: f"SELECT 1 FROM {HIT._meta.db_table} WHERE id = %s AND next_due_at <= %s",
+        [hit_id, lookups.db_datetime(clock.now())],
+    )
+    if due:
         with transaction.atomic():
             lock_hit(hit_id)
 

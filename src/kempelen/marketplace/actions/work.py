@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from kempelen.accounts.models import Worker
-from kempelen.core import audit, clock, ids
+from kempelen.core import audit, clock, ids, lookups
 from kempelen.core.actors import Actor
 from kempelen.core.errors import (
     AssignmentDoesNotExist,
@@ -39,25 +39,43 @@ def check_may(worker: Worker, hit_type: HITType, action: str) -> None:
     if unmet:
         names = "; ".join(describe_requirement(r, hit_type.environment) for r in unmet)
         raise NotQualified(f"You do not meet the qualification requirements of this HIT: {names}.")
-    if action == "Accept" and WorkerBlock.objects.filter(
-        requester_id=hit_type.requester_id, environment=hit_type.environment, worker_id=worker.worker_id
-    ).exists():
+    if action == "Accept" and lookups.column_list(
+        "worker_blocked",
+        lambda: f"SELECT 1 FROM {WorkerBlock._meta.db_table} WHERE requester_id = %s AND environment = %s "
+                "AND worker_id = %s",
+        [hit_type.requester_id, hit_type.environment, worker.worker_id],
+    ):
         raise Blocked("The requester of this HIT does not accept work from you.")
+
+
+def _candidate_sql(excluded: int) -> str:
+    # Written out for the query planner: walking the (hit_type_id, created_at, id) index in order and stopping
+    # at the 5th open HIT needs the literal conditions (SQLite keeps a worse plan for ``available > %s``).
+    hit, assignment = HIT._meta.db_table, Assignment._meta.db_table
+    holding = ", ".join(f"'{status}'" for status in HOLDING_STATUSES)
+    published = "published" if connection.vendor == "postgresql" else "published = 1"
+    not_tried = f" AND h.id NOT IN ({', '.join(['%s'] * excluded)})" if excluded else ""
+    return (
+        f"SELECT h.id FROM {hit} h WHERE h.hit_type_id = %s AND h.expiration > %s AND h.available > 0 "
+        f"AND h.disposed_at IS NULL AND h.{published}{not_tried} AND NOT EXISTS (SELECT 1 FROM {assignment} a "
+        f"WHERE a.hit_id = h.id AND a.worker_id = %s AND a.status IN ({holding})) "
+        "ORDER BY h.created_at, h.id LIMIT 5"
+    )
 
 
 def _candidate_hits(worker: Worker, hit_type: HITType, now: dt.datetime, *, exclude: set[str]) -> list[str]:
     """Open HITs of a group that the worker has not worked on, oldest first (an indexed query, no scan)."""
-    mine = Assignment.objects.filter(worker=worker, hit__hit_type=hit_type, status__in=HOLDING_STATUSES).values("hit_id")
-    qs = (
-        HIT.objects.filter(hit_type=hit_type, expiration__gt=now, available__gt=0, disposed_at__isnull=True,
-                           published=True)
-        .exclude(pk__in=mine)
-        .order_by("created_at", "id")
-        .values_list("pk", flat=True)
+    tried = sorted(exclude)
+    return lookups.column_list(
+        f"candidate_hits:{len(tried)}", lambda: _candidate_sql(len(tried)),
+        [hit_type.pk, lookups.db_datetime(now), *tried, worker.pk],
     )
-    if exclude:
-        qs = qs.exclude(pk__in=exclude)
-    return list(qs[:5])
+
+
+def group_hit_type(group_id: str, environment: str) -> HITType | None:
+    """The HIT type of a group, named by its HITGroupId or its HITTypeId."""
+    return (lookups.one(HITType, "group_id = %s AND environment = %s", [group_id, environment])
+            or lookups.one(HITType, "id = %s AND environment = %s", [group_id, environment]))
 
 
 def accept_assignment(
@@ -65,18 +83,15 @@ def accept_assignment(
 ) -> Assignment:
     """Accept a HIT (by id) or the next open HIT of a group (by HITGroupId or HITTypeId)."""
     if hit_id:
-        hit_meta = HIT.objects.filter(pk=hit_id, environment=environment).select_related("hit_type").first()
+        hit_meta = lookups.one(HIT, "id = %s AND environment = %s", [hit_id, environment])
         if hit_meta is None:
             raise HITDoesNotExist(hit_id)
-        hit_type = hit_meta.hit_type
+        found_type = lookups.one(HITType, "id = %s", [hit_meta.hit_type_id])
     else:
-        found_type = (
-            HITType.objects.filter(group_id=group_id, environment=environment).first()
-            or HITType.objects.filter(pk=group_id, environment=environment).first()
-        )
-        if found_type is None:
-            raise NoAssignmentAvailable("There are no more HITs in this group.")
-        hit_type = found_type
+        found_type = group_hit_type(group_id or "", environment)
+    if found_type is None:
+        raise NoAssignmentAvailable("There are no more HITs in this group.")
+    hit_type = found_type
     check_may(worker, hit_type, "Accept")
     if hit_id:
         return _accept_one(actor=actor, worker=worker, hit_id=hit_id)
@@ -111,7 +126,12 @@ def _accept_one(*, actor: Actor, worker: Worker, hit_id: str) -> Assignment:
                 raise NoAssignmentAvailable(
                     "This HIT is no longer available: there is no assignment left (other workers took them)."
                 )
-            if Assignment.objects.filter(hit=hit, worker=worker, status__in=HOLDING_STATUSES).exists():
+            if lookups.column_list(
+                "holds_assignment",
+                lambda: f"SELECT 1 FROM {Assignment._meta.db_table} WHERE hit_id = %s AND worker_id = %s AND status IN "
+                        f"({', '.join(repr(str(status)) for status in HOLDING_STATUSES)})",
+                [hit.pk, worker.pk],
+            ):
                 raise NoAssignmentAvailable("You have already worked on this HIT; each worker may do it once.")
             # The worker's earnings account exists before any payment to it (see kempelen.ledger.actions).
             ledger.ensure_worker_account(worker, hit.environment)
@@ -142,10 +162,19 @@ def _accept_one(*, actor: Actor, worker: Worker, hit_id: str) -> Assignment:
 
 
 def _workers_assignment(worker: Worker, assignment_id: str) -> Assignment:
-    found = Assignment.objects.filter(pk=assignment_id, worker=worker).only("id", "hit_id").first()
+    found = lookups.one(Assignment, "id = %s AND worker_id = %s", [assignment_id, worker.pk])
     if found is None:
         raise AssignmentDoesNotExist(assignment_id)
     return found
+
+
+def _locked_assignment(assignment_id: str, worker: Worker) -> Assignment:
+    """The worker's assignment, locked (its HIT is locked already), with ``worker`` as its worker."""
+    assignment = lookups.one(Assignment, "id = %s AND worker_id = %s", [assignment_id, worker.pk], for_update=True)
+    if assignment is None:
+        raise AssignmentDoesNotExist(assignment_id)
+    assignment.worker = worker
+    return assignment
 
 
 def return_assignment(*, actor: Actor, worker: Worker, assignment_id: str) -> Assignment:
@@ -153,7 +182,7 @@ def return_assignment(*, actor: Actor, worker: Worker, assignment_id: str) -> As
     settle_first(found.hit_id)
     with transaction.atomic():
         hit = lock_hit(found.hit_id)
-        assignment = Assignment.objects.select_for_update().get(pk=assignment_id)
+        assignment = _locked_assignment(assignment_id, worker)
         if assignment.status != AssignmentStatus.ACCEPTED:
             raise InvalidAssignmentState("Accepted", assignment.status)
         end_assignment(hit, assignment, AssignmentStatus.RETURNED, at=clock.now(), actor=actor)
@@ -167,7 +196,7 @@ def submit_assignment(*, actor: Actor, worker: Worker, assignment_id: str, answe
     settle_first(found.hit_id)
     with transaction.atomic():
         hit = lock_hit(found.hit_id)
-        assignment = Assignment.objects.select_for_update().select_related("worker").get(pk=assignment_id)
+        assignment = _locked_assignment(assignment_id, worker)
         if assignment.status == AssignmentStatus.ABANDONED:
             raise DeadlinePassed()
         if assignment.status != AssignmentStatus.ACCEPTED:
