@@ -66,6 +66,7 @@ def _reset_clock() -> Iterator[None]:
 def _forget_cached_requesters() -> Iterator[None]:
     # Each process keeps requester rows by primary key for a few seconds; test databases reuse primary keys.
     account_queries.forget_requesters()
+    ledger.forget_known_accounts()
     yield
 
 

@@ -137,6 +137,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/worker/login"
 LOGIN_REDIRECT_URL = "/worker/"
+SESSION_ENGINE = "kempelen.core.sessions"
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_HTTPONLY = True
 # Lax, not Strict: a Strict CSRF cookie is withheld when Kempelen is opened from another site (an email link, a

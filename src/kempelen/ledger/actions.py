@@ -72,9 +72,23 @@ def lock_requester_funds(requester: Requester, environment: str) -> LedgerAccoun
     return account
 
 
+#: Worker earnings accounts this process has seen exist (accounts are never deleted), by key.
+_known_worker_accounts: set[str] = set()
+
+
 def ensure_worker_account(worker: Worker, environment: str) -> None:
     """Create the worker's earnings account ahead of any payment to it (see the module's notes on locking)."""
+    key = _key(AccountKind.WORKER_EARNINGS, environment, None, worker)
+    if key in _known_worker_accounts:
+        return
     account_for(AccountKind.WORKER_EARNINGS, environment, worker=worker)
+    # Remembered only once the creating transaction commits (a rolled-back accept must not leave it remembered).
+    transaction.on_commit(lambda: _known_worker_accounts.add(key))
+
+
+def forget_known_accounts() -> None:
+    """Drop what this process remembers of existing accounts (tests reuse a database's keys after emptying it)."""
+    _known_worker_accounts.clear()
 
 
 def post(

@@ -35,16 +35,20 @@ def _refuse(request: HttpRequest, title: str, message: str, status: int) -> Http
     return _page(request, {"ok": False, "title": title, "message": message}, status=status)
 
 
-def _worker_for(request: HttpRequest, token: str | None, assignment_id: str) -> Worker | None:
+def _worker_for(request: HttpRequest, token: str | None, assignment_id: str) -> tuple[Worker | None, Assignment | None]:
+    """Who is submitting: the worker the token's assignment belongs to (task frames have no cookies), else the
+    signed-in worker. Also the assignment, when reading it was needed to tell."""
     if token is not None:
         bound = submit_tokens.read(token)
         if bound is None or bound != assignment_id:
-            return None
+            return None, None
         # The token names the assignment; its worker is the one submitting (fixed statements, as on every submit).
         assignment = lookups.one(Assignment, "id = %s", [assignment_id])
-        return lookups.one(Worker, "id = %s", [assignment.worker_id]) if assignment else None
+        if assignment is None:
+            return None, None
+        return lookups.one(Worker, "id = %s", [assignment.worker_id]), assignment
     user = request.user
-    return getattr(user, "worker", None) if user.is_authenticated else None
+    return (getattr(user, "worker", None) if user.is_authenticated else None), None
 
 
 @xframe_options_sameorigin
@@ -57,7 +61,7 @@ def external_submit(request: HttpRequest, token: str | None = None) -> HttpRespo
     if not assignment_id or assignment_id == PREVIEW_ID:
         return _refuse(request, "This is a preview",
                        "You must ACCEPT the HIT before you can submit the results. Nothing was saved.", 400)
-    worker = _worker_for(request, token, assignment_id)
+    worker, read = _worker_for(request, token, assignment_id)
     if worker is None:
         return _refuse(request, "Not your assignment",
                        "This submission does not belong to an assignment of yours. Nothing was saved.", 403)
@@ -65,7 +69,7 @@ def external_submit(request: HttpRequest, token: str | None = None) -> HttpRespo
     try:
         assignment = actions.submit_assignment(
             actor=Actor.for_worker(worker), worker=worker, assignment_id=assignment_id,
-            answer_xml=answers_from_form_post(fields),
+            answer_xml=answers_from_form_post(fields), read=read,
         )
     except KempelenError as error:
         return _refuse(request, "Your work could not be submitted", error.message, 409 if "state" in error.code.lower() else 400)

@@ -190,9 +190,17 @@ def return_assignment(*, actor: Actor, worker: Worker, assignment_id: str) -> As
         return assignment
 
 
-def submit_assignment(*, actor: Actor, worker: Worker, assignment_id: str, answer_xml: str) -> Assignment:
-    """Submit the worker's answers (QuestionFormAnswers XML) before the assignment's deadline."""
-    found = _workers_assignment(worker, assignment_id)
+def submit_assignment(
+    *, actor: Actor, worker: Worker, assignment_id: str, answer_xml: str, read: Assignment | None = None
+) -> Assignment:
+    """Submit the worker's answers (QuestionFormAnswers XML) before the assignment's deadline.
+
+    ``read``: the assignment as the caller already read it (unlocked), to spare reading it again.
+    """
+    if read is not None and read.pk == assignment_id and read.worker_id == worker.pk:
+        found = read
+    else:
+        found = _workers_assignment(worker, assignment_id)
     settle_first(found.hit_id)
     with transaction.atomic():
         hit = lock_hit(found.hit_id)
