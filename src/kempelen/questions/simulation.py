@@ -2,9 +2,11 @@
 
 - HTMLQuestion (or layout HTML): the page's form fields are found with ``html.parser`` and filled in; the result is
   the ``(name, value)`` pairs a browser would post, in page order (same-name checkboxes give several pairs).
-  Reserved fields (``assignmentId`` …) are left for the caller to add. A page with ``crowd-*`` elements posts
-  one ``taskAnswers`` field holding ``[{…}]`` JSON, as ``crowd-form`` does; native fields on such a page go
-  into the same object (strings, or ``{value: bool}`` for radio buttons and checkboxes, an approximation).
+  Reserved fields (``assignmentId`` …) are left for the caller to add. A page with Crowd HTML Elements posts
+  what Kempelen's ``crowd-html-elements.js`` posts (docs/crowd-html-elements.md): one ``taskAnswers`` field
+  holding ``[{…}]`` JSON, or one field per leaf with ``answer-format="flatten-objects"``; each element's answer
+  has the element's shape, and native fields on such a page go into the same object (text as strings, radio
+  buttons and checkboxes as ``{value: bool}``, a multiple select as a list).
   A page whose fields cannot be seen (built by JavaScript) gets the ExternalQuestion answer.
 - ExternalQuestion: the page is out of reach, so the answer is ``[("answer", "simulated")]``.
 - QuestionForm: ``{QuestionIdentifier: [values]}`` ready for ``answers.answers_from_question_form``, meeting every
@@ -14,7 +16,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from html.parser import HTMLParser
 from typing import Any, overload
 
 from .answers import RESERVED_FIELDS, other_selection_field
+from .crowd_format import flatten_answers, string_list, task_answers_json
 from .formats import (
     ExternalQuestion,
     FreeTextAnswer,
@@ -52,7 +54,12 @@ _SPECIAL_INPUTS = {
     "time": "12:00", "datetime-local": "2024-01-01T12:00", "month": "2024-01", "week": "2024-W01",
     "color": "#336699",
 }
-_QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
+#: Crowd HTML Elements that give an answer (layout elements and buttons give none).
+CROWD_FIELDS = frozenset({
+    "crowd-input", "crowd-text-area", "crowd-checkbox", "crowd-toggle-button", "crowd-radio-button", "crowd-slider",
+    "crowd-classifier", "crowd-classifier-multi-select", "crowd-image-classifier",
+    "crowd-image-classifier-multi-select", "crowd-bounding-box", "crowd-keypoint", "crowd-entity-annotation",
+})
 
 
 @overload
@@ -89,6 +96,7 @@ class _FieldCollector(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.fields: list[_Field] = []
         self.crowd_form = False
+        self.flatten = False
         self._select: _Field | None = None
         self._option_text: list[str] | None = None
         self._radio_group = 0
@@ -108,6 +116,7 @@ class _FieldCollector(HTMLParser):
     def _open(self, tag: str, values: dict[str, str]) -> None:
         if tag == "crowd-form":
             self.crowd_form = True
+            self.flatten = self.flatten or values.get("answer-format") == "flatten-objects"
         elif tag == "crowd-radio-group":
             self._radio_group += 1
             self._in_radio_group = True
@@ -116,7 +125,7 @@ class _FieldCollector(HTMLParser):
             return
         if tag == "input" and values.get("type", "text").lower() in _SKIPPED_INPUTS:
             return
-        if tag in ("input", "select", "textarea") or tag.startswith("crowd-"):
+        if tag in ("input", "select", "textarea") or tag in CROWD_FIELDS:
             control = _Field(tag, name, values, group=self._radio_group if self._in_radio_group else None)
             self.fields.append(control)
             if tag == "select":
@@ -149,8 +158,11 @@ def html_form_answers(html: str, rng: random.Random) -> list[tuple[str, str]]:
     fields = collector.fields
     if not fields:
         return list(EXTERNAL_ANSWER)
-    if collector.crowd_form or any(control.tag.startswith("crowd-") for control in fields):
-        return [("taskAnswers", json.dumps([_crowd_object(fields, rng)]))]
+    if collector.crowd_form or any(control.tag in CROWD_FIELDS for control in fields):
+        answers = _crowd_object(fields, rng)
+        if collector.flatten:
+            return flatten_answers(answers)
+        return [("taskAnswers", task_answers_json(answers))]
     return list(_native_pairs(fields, rng))
 
 
@@ -228,49 +240,105 @@ def _fit_length(word: str, attrs: dict[str, str], rng: random.Random) -> str:
 
 
 def _crowd_object(fields: list[_Field], rng: random.Random) -> dict[str, Any]:
+    """The object ``crowd-form`` would post for this page, each element's answer in its element's shape."""
+    chosen: dict[tuple[Any, ...], _Field] = {}
+    for control in fields:
+        group = _exclusive_group(control)
+        if group is not None and group not in chosen:
+            chosen[group] = rng.choice([each for each in fields if _exclusive_group(each) == group])
     result: dict[str, Any] = {}
-    chosen_in_group: dict[int, _Field] = {}
     for control in fields:
-        if control.tag == "crowd-radio-button" and control.group is not None and control.group not in chosen_in_group:
-            group = [each for each in fields if each.tag == "crowd-radio-button" and each.group == control.group]
-            chosen_in_group[control.group] = rng.choice(group)
-    for control in fields:
-        value = _crowd_value(control, rng, chosen_in_group)
+        group = _exclusive_group(control)
+        if group is not None:
+            value: Any = {control.attrs.get("value") or "on": chosen[group] is control}
+        else:
+            value = _crowd_value(control, rng)
+        if value is None:
+            continue  # an empty text field is left out, as crowd-form does
         if isinstance(value, dict) and isinstance(result.get(control.name), dict):
-            result[control.name].update(value)  # same-name checkboxes share one object
+            result[control.name].update(value)  # same-name check boxes share one object
         else:
             result[control.name] = value
     return result
 
 
-def _crowd_value(control: _Field, rng: random.Random, chosen_in_group: dict[int, _Field]) -> Any:
-    tag, kind = control.tag, _input_type(control)
-    if tag == "crowd-radio-button" and control.group is not None:
-        return {control.attrs.get("value", "on"): chosen_in_group.get(control.group) is control}
-    if tag in ("crowd-checkbox", "crowd-toggle-button", "crowd-radio-button") or kind in ("radio", "checkbox"):
-        return {control.attrs.get("value", "on"): rng.random() < 0.5}
+def _exclusive_group(control: _Field) -> tuple[Any, ...] | None:
+    """Radio buttons of which exactly one is chosen: a crowd-radio-group, or same-name buttons outside one."""
+    if control.tag == "crowd-radio-button":
+        return ("group", control.group) if control.group is not None else ("crowd", control.name)
+    if control.tag == "input" and _input_type(control) == "radio":
+        return ("native", control.name)
+    return None
+
+
+def _crowd_value(control: _Field, rng: random.Random) -> Any:
+    tag, kind, attrs = control.tag, _input_type(control), control.attrs
+    if tag in ("crowd-checkbox", "crowd-toggle-button") or kind == "checkbox":
+        return {attrs.get("value") or "on": "required" in attrs or rng.random() < 0.5}
     if tag in ("crowd-classifier", "crowd-image-classifier"):
         return {"label": rng.choice(_choices(control, "categories"))}
     if tag in ("crowd-classifier-multi-select", "crowd-image-classifier-multi-select"):
         return {"labels": _subset(_choices(control, "categories"), rng)}
     if tag == "crowd-slider":
-        return _number_between(control.attrs, rng, default_high=100)
+        return _slider_value(attrs, rng)
     if tag == "crowd-bounding-box":
-        box = {"height": 40, "label": rng.choice(_choices(control, "labels")), "left": 10, "top": 10, "width": 60}
-        return {"boundingBoxes": [box], "inputImageProperties": {"height": 400, "width": 600}}
+        return _bounding_box(control, rng)
+    if tag == "crowd-keypoint":
+        width, height = IMAGE_SIZE
+        points = [{"label": label, "x": rng.randrange(width), "y": rng.randrange(height)}
+                  for label in _choices(control, "labels")]
+        return {"inputImageProperties": {"height": height, "width": width}, "keypoints": points}
+    if tag == "crowd-entity-annotation":
+        return {"entities": _entities(control, rng)}
     if tag == "crowd-text-area" or kind == "textarea":
         return rng.choice(SENTENCES)
-    if control.tag == "select":
-        return ", ".join(_select_values(control, rng))
-    if tag == "crowd-input" or tag == "input":
-        return _control_value(control, control.attrs.get("type", "text").lower(), rng)
-    return "simulated"
+    if tag == "select":
+        values = _select_values(control, rng)
+        if "multiple" in attrs:
+            return values or None
+        return values[0] if values and values[0] else None
+    if tag == "crowd-input":
+        lengths = {"minlength": attrs.get("min-length", attrs.get("minlength", "")),
+                   "maxlength": attrs.get("max-length", attrs.get("maxlength", ""))}
+        kind = attrs.get("type", "text").lower()
+        return _control_value(_Field(tag, control.name, {**attrs, **lengths}), kind, rng) or None
+    return _control_value(control, kind, rng) or None
+
+
+#: The image size the simulation reports for image widgets (it never loads the image).
+IMAGE_SIZE = (600, 400)
+
+
+def _slider_value(attrs: dict[str, str], rng: random.Random) -> int:
+    low = _int_attr(attrs, "min", 0)
+    high = max(_int_attr(attrs, "max", 100), low)
+    step = max(_int_attr(attrs, "step", 1), 1)
+    return rng.randrange(low, high + 1, step)
+
+
+def _bounding_box(control: _Field, rng: random.Random) -> dict[str, Any]:
+    width, height = IMAGE_SIZE
+    left, top = rng.randrange(width // 2), rng.randrange(height // 2)
+    box = {"height": rng.randint(10, height - top), "label": rng.choice(_choices(control, "labels")), "left": left,
+           "top": top, "width": rng.randint(10, width - left)}
+    answer: dict[str, Any] = {"boundingBoxes": [box], "inputImageProperties": {"height": height, "width": width}}
+    if "initial-value" in control.attrs:
+        answer["initialValueModified"] = True
+    return answer
+
+
+def _entities(control: _Field, rng: random.Random) -> list[dict[str, Any]]:
+    """One labelled word of the ``text`` attribute; offsets count code points, as Python's own indices do."""
+    words = list(re.finditer(r"\w+", control.attrs.get("text", "")))
+    if not words:
+        return []
+    word = rng.choice(words)
+    return [{"endOffset": word.end(), "label": rng.choice(_choices(control, "labels")), "startOffset": word.start()}]
 
 
 def _choices(control: _Field, attribute: str) -> list[str]:
-    """Values from a JSON-ish list attribute such as ``categories="['Yes', 'No']"``."""
-    found = [single or double for single, double in _QUOTED.findall(control.attrs.get(attribute, ""))]
-    return [each for each in found if each] or ["simulated"]
+    """Values of a list attribute such as ``categories="['Yes', 'No']"`` or entity labels ``[{label: 'x'}]``."""
+    return string_list(control.attrs.get(attribute)) or ["simulated"]
 
 
 # --- QuestionForm --------------------------------------------------------------------------------------------

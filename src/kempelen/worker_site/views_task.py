@@ -16,11 +16,11 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
-from django.templatetags.static import static
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from kempelen.marketplace.models import HIT, Assignment
 from kempelen.questions.formats import HTMLQuestion, parse_question
+from kempelen.questions.hosted_scripts import use_kempelen_scripts
 
 from . import submit_tokens
 
@@ -36,7 +36,6 @@ TASK_SANDBOX = ("allow-scripts allow-forms allow-popups allow-popups-to-escape-s
 #: ExternalQuestion pages live on the requester's own origin, so they keep it (cookies, storage of their site).
 EXTERNAL_SANDBOX = TASK_SANDBOX + " allow-same-origin"
 
-_EXTERNAL_HIT_JS = re.compile(r"https?://(?:s3\.amazonaws\.com|mturk-public\.s3\.amazonaws\.com)/(?:mturk-public/)?externalHIT_v1\.js")
 _MTURK_SUBMIT = re.compile(r"https?://(?:www|workersandbox)\.mturk\.com/mturk/externalSubmit")
 
 
@@ -82,7 +81,7 @@ def content(request: HttpRequest, token: str) -> HttpResponse:
     question = parse_question(hit.question)
     if not isinstance(question, HTMLQuestion):
         raise Http404("This HIT is not an HTML task.")
-    html = _EXTERNAL_HIT_JS.sub(_base(request) + static("kempelen/externalHIT_v1.js"), question.html_content)
+    html = use_kempelen_scripts(question.html_content, _base(request))
     if assignment_id:
         html = _MTURK_SUBMIT.sub(submit_tokens.turk_submit_to(_base(request), assignment_id) + "/mturk/externalSubmit",
                                  html)

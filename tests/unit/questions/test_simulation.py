@@ -47,7 +47,7 @@ RICH_FORM = """
 
 CROWD_FORM = """
 <script src="https://assets.crowd.aws/crowd-html-elements.js"></script>
-<crowd-form answer-format="flatten-objects">
+<crowd-form>
   <crowd-classifier name="sentiment" categories="['Positive', 'Negative', 'Neutral']" header="How?"></crowd-classifier>
   <crowd-input name="reason" label="Why?"></crowd-input>
   <crowd-radio-group>
