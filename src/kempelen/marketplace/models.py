@@ -64,6 +64,8 @@ class HITLayout(models.Model):
     qualification_requirements = models.JSONField(default=list, blank=True)
     updated_at = models.DateTimeField(null=True, blank=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+    # Example values for the placeholders ({name: value}): the layout editor's and project page's preview.
+    sample_row = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id})"

@@ -12,6 +12,12 @@ from .hits import (
     update_hit_type_of_hit,
     update_review_status,
 )
+from .layouts import archive_project as archive_project
+from .layouts import copy_project as copy_project
+from .layouts import create_project as create_project
+from .layouts import get_project as get_project
+from .layouts import unarchive_project as unarchive_project
+from .layouts import update_project as update_project
 from .review import approve_assignment, reject_assignment
 from .work import accept_assignment, check_may, return_assignment, submit_assignment
 from .workers import create_worker_block, delete_worker_block, notify_workers, send_bonus
