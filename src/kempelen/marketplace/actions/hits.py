@@ -53,6 +53,22 @@ def _fingerprint(**attrs: object) -> str:
     return hashlib.sha256(json.dumps(attrs, sort_keys=True, default=str).encode()).hexdigest()
 
 
+#: CreateHITType's and CreateHIT's limits (the requester site's project forms check the same).
+MAX_TITLE = 128
+MAX_DESCRIPTION = 2000
+MAX_KEYWORDS = 1000
+MAX_ASSIGNMENTS = 1_000_000_000
+
+
+def check_reward(reward_cents: int) -> None:
+    """Refuse a reward below the instance's minimum (``KEMPELEN_MINIMUM_REWARD_CENTS``)."""
+    from django.conf import settings
+
+    minimum = int(str(settings.KEMPELEN["MINIMUM_REWARD_CENTS"]))
+    if reward_cents < minimum:
+        raise InvalidParameter(f"Reward must be at least {minimum / 100:.2f}.")
+
+
 def create_hit_type(
     *,
     actor: Actor,
@@ -67,17 +83,13 @@ def create_hit_type(
     qualification_requirements: list[dict] | None = None,
 ) -> HITType:
     """Register a HIT type; identical attributes give back the existing type, as MTurk did."""
-    title = check_text(title, "Title", max_length=128, required=True)
-    description = check_text(description, "Description", max_length=2000, required=True)
-    keywords = check_text(keywords, "Keywords", max_length=1000)
+    title = check_text(title, "Title", max_length=MAX_TITLE, required=True)
+    description = check_text(description, "Description", max_length=MAX_DESCRIPTION, required=True)
+    keywords = check_text(keywords, "Keywords", max_length=MAX_KEYWORDS)
     check_range(assignment_duration, "AssignmentDurationInSeconds", 30, MAX_SECONDS)
     delay = THIRTY_DAYS if auto_approval_delay is None else auto_approval_delay
     check_range(delay, "AutoApprovalDelayInSeconds", 0, THIRTY_DAYS)
-    from django.conf import settings
-
-    minimum = int(str(settings.KEMPELEN["MINIMUM_REWARD_CENTS"]))
-    if reward_cents < minimum:
-        raise InvalidParameter(f"Reward must be at least {minimum / 100:.2f}.")
+    check_reward(reward_cents)
     with transaction.atomic():
         requirements = validate_requirements(qualification_requirements, environment)
         fingerprint = _fingerprint(
@@ -154,7 +166,7 @@ def create_hit(
     """Create a HIT of ``hit_type`` and hold what its slots could cost in escrow."""
     check_range(lifetime, "LifetimeInSeconds", 30, MAX_SECONDS)
     max_assignments = 1 if max_assignments is None else max_assignments
-    check_range(max_assignments, "MaxAssignments", 1, 1_000_000_000)
+    check_range(max_assignments, "MaxAssignments", 1, MAX_ASSIGNMENTS)
     annotation = check_text(requester_annotation, "RequesterAnnotation", max_length=255)
     xml, layout, values = _question_for(requester, environment, question, layout_id, layout_parameters)
     review_policies.parse_assignment_policy(assignment_review_policy)
@@ -238,7 +250,7 @@ def create_additional_assignments(
     count: int,
     unique_request_token: str | None = None,
 ) -> HIT:
-    check_range(count, "NumberOfAdditionalAssignments", 1, 1_000_000_000)
+    check_range(count, "NumberOfAdditionalAssignments", 1, MAX_ASSIGNMENTS)
     settle_first(hit_id)
     with transaction.atomic():
         hit = lock_hit(hit_id, requester=requester, environment=environment)

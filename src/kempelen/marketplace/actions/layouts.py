@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
 from kempelen.accounts.models import Requester
@@ -26,12 +25,20 @@ from kempelen.qualifications.requirements import validate_requirements
 from kempelen.questions.layouts import layout_as_html_question, layout_variables
 
 from ..models import HITLayout
-from .hits import MAX_QUESTION_BYTES, MAX_SECONDS, THIRTY_DAYS
+from .hits import (
+    MAX_ASSIGNMENTS,
+    MAX_DESCRIPTION,
+    MAX_KEYWORDS,
+    MAX_QUESTION_BYTES,
+    MAX_SECONDS,
+    MAX_TITLE,
+    THIRTY_DAYS,
+    check_reward,
+)
 
 #: Project names are for the requester's own list; the model's column holds 200 characters.
 MAX_NAME = 200
 #: CreateHIT's MaxAssignments range.
-MAX_ASSIGNMENTS = 1_000_000_000
 #: The sample row only feeds previews; this bounds what a project stores for it.
 MAX_SAMPLE_CHARS = MAX_QUESTION_BYTES
 
@@ -81,12 +88,6 @@ def _seconds_in_range(value: int, label: str, low: int, high: int) -> None:
         ) from error
 
 
-def _check_reward(cents: int) -> None:
-    minimum = int(str(settings.KEMPELEN["MINIMUM_REWARD_CENTS"]))
-    if cents < minimum:
-        raise InvalidParameter(f"Reward must be at least {minimum / 100:.2f}.")
-
-
 def _check_requirements(requirements: Any, environment: str) -> list[dict]:
     if not isinstance(requirements, list) or not all(isinstance(r, dict) for r in requirements):
         raise InvalidParameter("QualificationRequirements must be a list of requirements.")
@@ -101,10 +102,11 @@ def _check_requirements(requirements: Any, environment: str) -> list[dict]:
 
 def _property_rules(props: ProjectProperties, environment: str) -> Iterator[tuple[str, Callable[[], object]]]:
     """Each property with its check: CreateHITType's for the HIT type's fields, CreateHIT's for the others."""
-    yield "title", lambda: check_text(props.title, "Title", max_length=128, required=True)
-    yield "description", lambda: check_text(props.description, "Description", max_length=2000, required=True)
-    yield "keywords", lambda: check_text(props.keywords, "Keywords", max_length=1000)
-    yield "reward_cents", lambda: _check_reward(props.reward_cents)
+    yield "title", lambda: check_text(props.title, "Title", max_length=MAX_TITLE, required=True)
+    yield "description", lambda: check_text(props.description, "Description", max_length=MAX_DESCRIPTION,
+                                            required=True)
+    yield "keywords", lambda: check_text(props.keywords, "Keywords", max_length=MAX_KEYWORDS)
+    yield "reward_cents", lambda: check_reward(props.reward_cents)
     yield "max_assignments", lambda: check_range(props.max_assignments, "Number of assignments per task", 1,
                                                  MAX_ASSIGNMENTS)
     yield "assignment_duration", lambda: _seconds_in_range(props.assignment_duration,
