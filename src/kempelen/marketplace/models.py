@@ -188,7 +188,7 @@ class HIT(models.Model):
             models.Index(fields=["environment", "available", "expiration"]),
             # The HIT-group list aggregates open HITs per HIT type from this index alone (no table reads).
             models.Index(fields=["environment", "hit_type", "available", "expiration", "disposed_at", "published",
-                                 "created_at"], name="hit_group_summary"),
+                                 "requester", "created_at"], name="hit_group_summary"),
             # Accepting from and previewing a group: its oldest open HITs in order, without sorting the group.
             models.Index(fields=["hit_type", "created_at", "id"], name="hit_group_oldest"),
         ]

@@ -106,8 +106,11 @@ def discoverable_groups(
         )
     if min_reward_cents:
         rows = rows.filter(hit_type__reward_cents__gte=min_reward_cents)
-    blocked = WorkerBlock.objects.filter(environment=environment, worker_id=getattr(worker, "worker_id", ""))
-    rows = rows.exclude(requester_id__in=blocked.values("requester_id"))
+    # Read first: nearly every worker is blocked by nobody, and then the aggregate needs no condition on it.
+    blocked = list(WorkerBlock.objects.filter(environment=environment, worker_id=getattr(worker, "worker_id", ""))
+                   .values_list("requester_id", flat=True))
+    if blocked:
+        rows = rows.exclude(requester_id__in=blocked)
     grouped = (
         rows.values("hit_type_id")
         # COUNT(*), not COUNT(id): with it the aggregate reads the hit_group_summary index alone.

@@ -109,7 +109,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='hit',
-            index=models.Index(fields=['environment', 'hit_type', 'available', 'expiration', 'disposed_at', 'published', 'created_at'], name='hit_group_summary'),
+            index=models.Index(fields=['environment', 'hit_type', 'available', 'expiration', 'disposed_at', 'published', 'requester', 'created_at'], name='hit_group_summary'),
         ),
         migrations.AddIndex(
             model_name='hit',
