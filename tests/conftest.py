@@ -25,6 +25,7 @@ from kempelen.accounts.models import Requester, Worker
 from kempelen.core import clock
 from kempelen.core.actors import Actor
 from kempelen.ledger import actions as ledger
+from kempelen.marketplace import queries as marketplace_queries
 
 OPERATOR = Actor.operator("tests")
 
@@ -67,7 +68,14 @@ def _forget_cached_requesters() -> Iterator[None]:
     # Each process keeps requester rows by primary key for a few seconds; test databases reuse primary keys.
     account_queries.forget_requesters()
     ledger.forget_known_accounts()
+    marketplace_queries.forget_group_aggregates()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_group_list(settings: Any) -> None:
+    # Tests look at the list right after changing HITs; the list's short-lived copy has tests of its own.
+    settings.KEMPELEN = {**settings.KEMPELEN, "GROUP_LIST_MAX_AGE": 0}
 
 
 @pytest.fixture

@@ -213,6 +213,8 @@ KEMPELEN = {
     "PASSWORD_RESET_WINDOW_SECONDS": int(_env("PASSWORD_RESET_WINDOW_SECONDS", "3600") or 3600),
     # Reverse proxies in front of Kempelen: the client's address is taken from X-Forwarded-For that far back.
     "TRUSTED_PROXY_COUNT": int(_env("TRUSTED_PROXY_COUNT", "0") or 0),
+    # How old (seconds) the worker site's list of HIT groups may be; 0: computed afresh on every request.
+    "GROUP_LIST_MAX_AGE": float(_env("GROUP_LIST_MAX_AGE", "2") or 0),
     # Where task content (requesters' HTML) is served from; empty means this instance's own host, always under
     # a CSP sandbox without same-origin. A separate host (e.g. https://tasks.example.org) adds a second wall.
     "TASK_CONTENT_URL": (_env("TASK_CONTENT_URL", "") or "").rstrip("/"),

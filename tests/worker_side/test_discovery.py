@@ -89,3 +89,18 @@ def test_make_requester_helper_gives_live_funds():
     from kempelen.ledger.queries import requester_balances
 
     assert requester_balances(handle.requester, "live") == (100_000, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_group_list_may_be_as_old_as_its_max_age_and_no_older(api, settings, move_clock):
+    settings.KEMPELEN = {**settings.KEMPELEN, "GROUP_LIST_MAX_AGE": 2}
+    client = api().client()
+    _group(client, "First")
+    worker = make_worker()
+    assert _titles(discoverable_groups(worker, "live")) == ["First"]
+    _group(client, "Second")
+    assert _titles(discoverable_groups(worker, "live")) == ["First"]  # the copy made a moment ago
+    # Other searches are aggregated on their own and see the new group at once; so does the group page.
+    assert _titles(discoverable_groups(worker, "live", search="Second")) == ["Second"]
+    move_clock(2.5)
+    assert sorted(_titles(discoverable_groups(worker, "live"))) == ["First", "Second"]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Min, Q, Sum
 
@@ -75,6 +78,39 @@ class HITGroup:
         return self.hit_type.group_id
 
 
+_aggregates: dict[tuple, tuple[float, list[dict]]] = {}
+_aggregates_lock = threading.Lock()
+_AGGREGATES_MAX = 16  # each copy holds one row per open group
+
+
+def _recent_aggregate(key: tuple, grouped: Any) -> list[dict]:
+    """The group aggregate for ``key``, from this process's copy if it is younger than
+    ``KEMPELEN_GROUP_LIST_MAX_AGE`` seconds (0: always fresh).
+
+    The list of groups is a discovery page: it may be a second or two old (MTurk's was too), while the group page,
+    accepting and the task pages always read the HITs themselves. Many workers loading the list at once then
+    cost one aggregate over the open HITs per process and interval instead of one each.
+    """
+    max_age = float(str(settings.KEMPELEN["GROUP_LIST_MAX_AGE"]))
+    now = clock.now().timestamp()
+    if max_age > 0:
+        cached = _aggregates.get(key)
+        if cached is not None and 0 <= now - cached[0] < max_age:
+            return cached[1]
+    rows = list(grouped)
+    if max_age > 0:
+        with _aggregates_lock:
+            if len(_aggregates) >= _AGGREGATES_MAX:
+                _aggregates.clear()
+            _aggregates[key] = (now, rows)
+    return rows
+
+
+def forget_group_aggregates() -> None:
+    with _aggregates_lock:
+        _aggregates.clear()
+
+
 def open_hits(environment: str):  # type: ignore[no-untyped-def]
     """HITs a worker could accept now (before qualifications and blocks)."""
     return HIT.objects.filter(
@@ -117,13 +153,14 @@ def discoverable_groups(
         .annotate(hits=Count("*"), available_total=Sum("available"), newest=Min("created_at"))
         .order_by(*SORTS.get(sort, SORTS["newest"]))
     )
+    key = (environment, search, min_reward_cents, sort, tuple(sorted(blocked)))
     found: list[HITGroup] = []
     skipped = 0
     action = "Accept" if qualified_only else "Discover"
-    # The aggregate runs once; its rows are checked in chunks (one HIT-type read per chunk) until the page is
-    # full, since groups the worker may not discover are skipped.
+    # The aggregate runs once (or comes from the process's recent copy); its rows are checked in chunks (one
+    # HIT-type read per chunk) until the page is full, since groups the worker may not discover are skipped.
     chunk: list[dict] = []
-    rows_iter = grouped.iterator(chunk_size=max(limit * 2, 50))
+    rows_iter = iter(_recent_aggregate(key, grouped))
     exhausted = False
     while len(found) < limit and not exhausted:
         chunk.clear()
