@@ -99,6 +99,7 @@ def send_emails(limit: int = BATCH) -> int:
 def run_once() -> Tally:
     """One pass over everything that is due."""
     from kempelen.qualifications.actions import lapse_expired_tests
+    from kempelen.requester_site.batch_publishing import run_pending as publish_pending_batches
     from kempelen.requester_site.uploads import discard_stale
 
     tally = Tally()
@@ -106,6 +107,7 @@ def run_once() -> Tally:
     tally.emails_sent = send_emails()
     tally.extra["tests_lapsed"] = lapse_expired_tests()
     tally.extra["uploads_discarded"] = discard_stale(actor=Actor.system("jobs"))
+    tally.extra["batches_worked_on"] = publish_pending_batches()
     return tally
 
 

@@ -2,6 +2,15 @@
 and queues its side effects to the outbox in the same transaction."""
 
 from ._lifecycle import settle, settle_due_for_requester, settle_if_due
+from .batch_changes import add_batch_assignments as add_batch_assignments
+from .batch_changes import cancel_batch as cancel_batch
+from .batch_changes import extend_batch as extend_batch
+from .batches import BatchDoesNotExist as BatchDoesNotExist
+from .batches import create_batch as create_batch
+from .batches import fail_batch as fail_batch
+from .batches import fail_stalled_batches as fail_stalled_batches
+from .batches import finish_batch as finish_batch
+from .batches import publish_batch_rows as publish_batch_rows
 from .hits import (
     create_additional_assignments,
     create_hit,
