@@ -223,3 +223,25 @@ KEMPELEN = {
     # The sandbox reports this balance, as MTurk's sandbox did.
     "SANDBOX_BALANCE_CENTS": 1_000_000,
 }
+
+# --- Notification delivery (delivery) -------------------------------------------------------------------
+# See docs/notifications.md. SQS and SNS go through boto3 clients: an endpoint URL points them at an emulator
+# (LocalStack, moto); empty means AWS. Credentials are used only when given here, or when
+# KEMPELEN_AWS_DEFAULT_CREDENTIALS lets boto3 find its own (environment, ~/.aws, instance or task roles).
+NOTIFICATIONS_SQS_ENDPOINT_URL = _env("SQS_ENDPOINT_URL") or None
+NOTIFICATIONS_SNS_ENDPOINT_URL = _env("SNS_ENDPOINT_URL") or None
+NOTIFICATIONS_AWS_REGION = _env("AWS_REGION") or "us-east-1"
+NOTIFICATIONS_AWS_ACCESS_KEY_ID = _env("AWS_ACCESS_KEY_ID") or None
+NOTIFICATIONS_AWS_SECRET_ACCESS_KEY = _env("AWS_SECRET_ACCESS_KEY") or None
+NOTIFICATIONS_AWS_DEFAULT_CREDENTIALS = _flag("AWS_DEFAULT_CREDENTIALS")
+# Events per message; attempts before an event is parked as dead; the first retry's delay, doubled each time
+# up to the cap; how long one send may take (per message, every transport).
+NOTIFICATIONS_BATCH_SIZE = int(_env("NOTIFICATION_BATCH_SIZE", "10") or 10)
+NOTIFICATIONS_MAX_ATTEMPTS = int(_env("NOTIFICATION_MAX_ATTEMPTS", "20") or 20)
+NOTIFICATIONS_RETRY_SECONDS = float(_env("NOTIFICATION_RETRY_SECONDS", "30") or 30)
+NOTIFICATIONS_RETRY_MAX_SECONDS = float(_env("NOTIFICATION_RETRY_MAX_SECONDS", "3600") or 3600)
+NOTIFICATIONS_TIMEOUT_SECONDS = float(_env("NOTIFICATION_TIMEOUT_SECONDS", "10") or 10)
+# Webhooks go to https URLs on public addresses unless these allow plain http / loopback and private addresses
+# (a development instance, or receivers on a private network).
+NOTIFICATIONS_WEBHOOK_ALLOW_HTTP = _flag("WEBHOOK_ALLOW_HTTP")
+NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = _flag("WEBHOOK_ALLOW_PRIVATE")

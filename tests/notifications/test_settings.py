@@ -146,27 +146,29 @@ def test_update_notification_settings_refusals(api):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_send_test_event_notification_queues_one_test_event(api):
+def test_send_test_event_notification_delivers_one_test_event(api, mailoutbox):
+    email = "lab@example.org"
     handle = api()
     client = handle.client()
-    response = client.send_test_event_notification(Notification=spec(["AssignmentAccepted"]), TestEventType="Ping")
+    response = client.send_test_event_notification(
+        Notification=spec(["AssignmentAccepted"], destination=email, transport="Email"), TestEventType="Ping")
     assert set(response) == {"ResponseMetadata"}
     # Delivered even though the specification does not list the event type.
     client.send_test_event_notification(
-        Notification=spec(["AssignmentAccepted"], destination=SNS_TOPIC, transport="SNS", version="2014-08-15"),
-        TestEventType="HITExpired",
-    )
-    handle.client("sandbox").send_test_event_notification(Notification=spec(["Ping"]), TestEventType="Ping")
-
+        Notification=spec(["AssignmentAccepted"], destination=email, transport="Email", version="2014-08-15"),
+        TestEventType="HITExpired")
+    handle.client("sandbox").send_test_event_notification(
+        Notification=spec(["Ping"], destination=email, transport="Email"), TestEventType="Ping")
     rows = list(OutboxEvent.objects.order_by("pk"))
     assert [(e.environment, e.event_type, e.transport, e.destination, e.version, e.test, e.hit_id, e.hit_type_id)
             for e in rows] == [
-        ("live", "Ping", "SQS", SQS_QUEUE, "2006-05-05", True, "", ""),
-        ("live", "HITExpired", "SNS", SNS_TOPIC, "2014-08-15", True, "", ""),
-        ("sandbox", "Ping", "SQS", SQS_QUEUE, "2006-05-05", True, "", ""),
+        ("live", "Ping", "Email", email, "2006-05-05", True, "", ""),
+        ("live", "HITExpired", "Email", email, "2014-08-15", True, "", ""),
+        ("sandbox", "Ping", "Email", email, "2006-05-05", True, "", ""),
     ]
     assert {e.requester_id for e in rows} == {handle.requester.pk}
-    assert all(e.delivered_at is None for e in rows)
+    assert all(e.delivered_at is not None for e in rows)  # sent during the call, as MTurk did
+    assert [m.to for m in mailoutbox] == [[email]] * 3
     assert AuditEvent.objects.filter(action="send_test_event_notification").count() == 3
 
 

@@ -98,6 +98,7 @@ def send_emails(limit: int = BATCH) -> int:
 
 def run_once() -> Tally:
     """One pass over everything that is due."""
+    from kempelen.notifications.delivery import deliver_due as deliver_notifications
     from kempelen.qualifications.actions import lapse_expired_tests
     from kempelen.requester_site.batch_publishing import run_pending as publish_pending_batches
     from kempelen.requester_site.uploads import discard_stale
@@ -108,6 +109,7 @@ def run_once() -> Tally:
     tally.extra["tests_lapsed"] = lapse_expired_tests()
     tally.extra["uploads_discarded"] = discard_stale(actor=Actor.system("jobs"))
     tally.extra["batches_worked_on"] = publish_pending_batches()
+    tally.extra["notifications_delivered"] = deliver_notifications()
     return tally
 
 

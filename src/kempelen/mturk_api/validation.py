@@ -20,6 +20,8 @@ _UTC = dt.UTC
 # The range Python's datetime can represent (years 1-9999), as epoch seconds.
 _MIN_EPOCH = -62135596800
 _MAX_EPOCH = 253402300799
+#: Values Kempelen accepts beyond the model's enums: its own Webhook notification transport.
+EXTRA_ENUM_VALUES: dict[str, tuple[str, ...]] = {"NotificationTransport": ("Webhook",)}
 _INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 _TYPE_WORDS = {
     "structure": "a structure (JSON object)",
@@ -100,7 +102,7 @@ def _compile(shape: Shape, done: dict[str, _Spec]) -> _Spec:
     meta = shape.metadata
     spec = _Spec(name=shape.name, type=shape.type_name, min=meta.get("min"), max=meta.get("max"))
     done[shape.name] = spec
-    spec.enum = tuple(getattr(shape, "enum", None) or ())
+    spec.enum = tuple(getattr(shape, "enum", None) or ()) + EXTRA_ENUM_VALUES.get(shape.name, ())
     if meta.get("pattern"):
         spec.pattern = meta["pattern"]
         spec.regex = re.compile(meta["pattern"])

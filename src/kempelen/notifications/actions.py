@@ -1,11 +1,16 @@
-"""Queueing notification events and emails into the outbox, inside the caller's transaction."""
+"""Queueing notification events and emails into the outbox, inside the caller's transaction; reviving dead events."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from kempelen.core import clock
+from django.db import transaction
+from django.db.models import Q
+
+from kempelen.core import audit, clock
+from kempelen.core.actors import Actor
 
 from .models import OutboxEmail, OutboxEvent
 
@@ -57,10 +62,11 @@ def emit(
     )
 
 
-def emit_test(*, requester: Requester, environment: str, spec: dict, event_type: str) -> OutboxEvent:
-    """SendTestEventNotification: queue one event for ``spec`` whatever event types the spec lists."""
+def build_test_event(*, requester: Requester, environment: str, spec: dict, event_type: str) -> OutboxEvent:
+    """SendTestEventNotification's event for ``spec``, whatever event types the spec lists. It is not saved:
+    the caller sends it at once and records it only once it is delivered (``settings_actions.send_test_event``)."""
     now = clock.now()
-    return OutboxEvent.objects.create(
+    return OutboxEvent(
         environment=environment,
         requester=requester,
         event_type=event_type,
@@ -71,6 +77,41 @@ def emit_test(*, requester: Requester, environment: str, spec: dict, event_type:
         test=True,
         created_at=now,
     )
+
+
+def retry_dead_events(
+    *,
+    actor: Actor,
+    requester: Requester | None = None,
+    environment: str | None = None,
+    event_ids: Iterable[int] | None = None,
+) -> int:
+    """Send dead events again: those of ``requester`` / ``environment`` / ``event_ids`` (all when none is
+    given). Each goes with the whole message it was part of, under the same EventDocId, as if new: attempts
+    start again from zero. Returns how many events were revived."""
+    with transaction.atomic():
+        dead = OutboxEvent.objects.select_for_update().filter(dead_at__isnull=False, delivered_at__isnull=True)
+        if requester is not None:
+            dead = dead.filter(requester=requester)
+        if environment is not None:
+            dead = dead.filter(environment=environment)
+        if event_ids is not None:
+            chosen = dead.filter(pk__in=list(event_ids))
+            messages = set(chosen.exclude(message_id="").values_list("message_id", flat=True))
+            dead = dead.filter(Q(pk__in=chosen.values("pk")) | Q(message_id__in=messages))
+        rows = list(dead.order_by("pk").values_list("pk", "message_id"))
+        if not rows:
+            return 0
+        revived = OutboxEvent.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+            dead_at=None, attempts=0, next_attempt_at=clock.now()
+        )
+        audit.record(
+            actor, "retry_dead_notification_events", environment=environment or "", target_type="OutboxEvent",
+            target_id=str(rows[0][0]) if len(rows) == 1 else "", events=revived,
+            messages=sorted({m for _, m in rows if m}),
+            requester=getattr(requester, "customer_id", None),
+        )
+        return revived
 
 
 def queue_email(

@@ -7,8 +7,9 @@ from .models import OutboxEmail, OutboxEvent
 
 @admin.register(OutboxEvent)
 class OutboxEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "event_type", "environment", "hit_id", "assignment_id", "transport", "delivered_at")
-    list_filter = ("event_type", "transport", "environment")
+    list_display = ("created_at", "event_type", "environment", "hit_id", "assignment_id", "transport", "delivered_at",
+                    "attempts", "dead_at")
+    list_filter = ("event_type", "transport", "environment", ("dead_at", admin.EmptyFieldListFilter))
 
 
 @admin.register(OutboxEmail)

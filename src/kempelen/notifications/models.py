@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from kempelen.core import clock
 from kempelen.core.models import Environment
 
 
@@ -25,9 +26,28 @@ class OutboxEvent(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     attempts = models.IntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # Delivery (notifications/delivery.py). A runner that claims an event moves next_attempt_at past the time
+    # its send may take, so no other runner sends it meanwhile; a failure moves it to the next retry.
+    next_attempt_at = models.DateTimeField(default=clock.now)
+    message_id = models.CharField(
+        max_length=64, blank=True, help_text="EventDocId of the message that carries this event, once batched."
+    )
+    dead_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when delivery gave up after the last attempt; retry by hand."
+    )
 
     class Meta:
-        indexes = [models.Index(fields=["delivered_at", "created_at"])]
+        indexes = [
+            models.Index(fields=["delivered_at", "created_at"]),
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=models.Q(delivered_at__isnull=True, dead_at__isnull=True),
+                name="outbox_event_due",
+            ),
+            models.Index(fields=["message_id"], condition=models.Q(delivered_at__isnull=True),
+                         name="outbox_event_undelivered_msg"),
+            models.Index(fields=["dead_at"], condition=models.Q(dead_at__isnull=False), name="outbox_event_dead"),
+        ]
 
 
 class OutboxEmail(models.Model):

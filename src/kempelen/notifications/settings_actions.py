@@ -5,7 +5,7 @@ MTurk model). Kempelen checks it when it is set, so a mistake shows up as a Requ
 it instead of as a delivery failure hours later:
 
 - **Transport** ``SQS``, ``SNS`` or ``Email`` (MTurk's 2017 pages list only SQS and SNS; the model also has
-  Email, which Kempelen accepts).
+  Email, which Kempelen accepts), or Kempelen's own ``Webhook``.
 - **Destination**, by transport:
 
   - ``SQS``: a queue URL. On AWS hosts (``…amazonaws.com`` / ``…amazonaws.com.cn``) it must be AWS's shape,
@@ -17,6 +17,8 @@ it instead of as a delivery failure hours later:
   - ``SNS``: a topic ARN, ``arn:aws:sns:<region>:<12-digit account>:<topic name>`` (the ``aws-cn`` and
     ``aws-us-gov`` partitions too); LocalStack and moto use the same shape.
   - ``Email``: one email address.
+  - ``Webhook``: an https URL on a public address (plain http and loopback or private addresses only where the
+    operator allows them: ``transports/webhook.py``).
 
 - **Version** ``2006-05-05`` (what the model says) or ``2014-08-15`` (what the 2017 Notification page says,
   and what Dallinger sends); it is echoed to receivers as ``EventDocVersion``.
@@ -41,10 +43,12 @@ from kempelen.core.actors import Actor
 from kempelen.core.errors import HITTypeDoesNotExist, InvalidParameter
 from kempelen.marketplace.models import HITType
 
-from .actions import EVENT_TYPES, emit_test
+from . import delivery
+from .actions import EVENT_TYPES, build_test_event
 from .models import OutboxEvent
+from .transports import webhook
 
-TRANSPORTS = ("SQS", "SNS", "Email")
+TRANSPORTS = ("SQS", "SNS", "Email", "Webhook")
 VERSIONS = ("2006-05-05", "2014-08-15")
 PING = "Ping"
 #: OutboxEvent.destination's length.
@@ -115,6 +119,10 @@ def _check_destination(transport: str, destination: str, *, field: str) -> None:
                 f"{field} must be an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:my-topic "
                 f"when Transport is SNS; got {destination!r}."
             )
+    elif transport == "Webhook":
+        problem = webhook.url_problem(destination)
+        if problem:
+            raise InvalidParameter(f"{field} {problem}")
     else:
         try:
             validate_email(destination)
@@ -204,18 +212,27 @@ def send_test_event(
     notification: dict,
     test_event_type: str,
 ) -> OutboxEvent:
-    """SendTestEventNotification: queue one test event for ``notification``, whatever event types it lists."""
+    """SendTestEventNotification: send one test event to ``notification``'s destination now, whatever event
+    types it lists, and record it as delivered.
+
+    As on MTurk the message is sent during the call, so a destination that refuses it (a missing queue, a
+    policy that does not let Kempelen publish, a webhook that answers an error) is reported to the caller as
+    NotificationDeliveryFailed, and nothing is recorded. The send happens before the transaction, so no
+    database lock is held while the destination answers.
+    """
     spec = check_specification(notification, allow_ping=True)
     if test_event_type not in (*EVENT_TYPES, PING):
         raise InvalidParameter(
             f"TestEventType {test_event_type!r} is not an event type; valid types are "
             f"{', '.join((*EVENT_TYPES, PING))}."
         )
+    event = build_test_event(requester=requester, environment=environment, spec=spec, event_type=test_event_type)
+    delivery.send_now(event, customer_id=requester.customer_id)
     with transaction.atomic():
-        event = emit_test(requester=requester, environment=environment, spec=spec, event_type=test_event_type)
+        event.save()
         audit.record(
             actor, "send_test_event_notification", environment=environment, target_type="OutboxEvent",
             target_id=str(event.pk), event_type=test_event_type, transport=spec["Transport"],
-            destination=spec["Destination"], version=spec["Version"],
+            destination=spec["Destination"], version=spec["Version"], event_doc_id=event.message_id,
         )
         return event
