@@ -182,6 +182,72 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from kempelen.ops import findings as report
+    from kempelen.ops.environment import check_environment
+
+    # The environment first: a bad value would make loading the settings fail with a bare traceback.
+    found = check_environment()
+    if report.has_errors(found):
+        found.append(report.error("settings", "the other checks need valid settings: fix the above first"))
+    else:
+        try:
+            _setup()
+        except OSError as exc:
+            found.append(report.error("data dir", f"cannot be used: {exc}"))
+        except Exception as exc:  # whatever stops the settings from loading is the finding
+            found.append(report.error("settings", f"cannot be loaded: {type(exc).__name__}: {exc}"))
+        else:
+            from kempelen.ops.check import check_instance
+
+            found += check_instance(deploy=args.deploy, ledger=args.ledger)
+    print(report.report(found))
+    warned = any(f.level == report.WARNING for f in found)
+    return 1 if report.has_errors(found) or (args.strict and warned) else 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    _setup()
+    from pathlib import Path
+
+    from kempelen.core.errors import KempelenError
+    from kempelen.ops.backup import create_backup
+
+    try:
+        made = create_backup(Path(args.path) if args.path else None)
+    except KempelenError as exc:
+        print(f"kempelen backup: {exc}", file=sys.stderr)
+        return 1
+    manifest = made.manifest
+    size = made.path.stat().st_size
+    print(f"Backup written to {made.path} ({size / 1_000_000:.1f} MB)")
+    print(f"  {manifest.database} database: {len(manifest.tables)} tables, {sum(manifest.tables.values())} rows, "
+          f"{len(manifest.migrations)} migrations applied, as at {manifest.created_at}")
+    print(f"  {made.media.files} uploaded files ({made.media.bytes / 1_000_000:.1f} MB)")
+    print("  with the instance secret: keep the file as safe as the secret itself")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    _setup()
+    from pathlib import Path
+
+    from kempelen.core.errors import KempelenError
+    from kempelen.ops.findings import has_errors, report
+    from kempelen.ops.restore import restore_backup
+
+    try:
+        restored = restore_backup(Path(args.path), force=args.force)
+    except KempelenError as exc:
+        print(f"kempelen restore: refused: {exc}", file=sys.stderr)
+        return 1
+    print(report(restored.findings))
+    if has_errors(restored.findings):
+        return 1
+    print("Restored. Start the instance (on several nodes: restart every node).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kempelen", description="The open-source Mechanical Turk.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -195,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     sub.add_parser("worker", help="run the job runner").set_defaults(func=cmd_worker)
+
     sub.add_parser("migrate", help="create or upgrade the database").set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("create-requester", help="create a requester and print an access key")
@@ -244,6 +311,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--return-rate", type=float, default=0.0, help="fraction of accepted HITs returned")
     p.add_argument("--seed", type=int, default=None)
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("check", help="check the configuration before starting: settings, secret, database, email")
+    p.add_argument("--strict", action="store_true", help="fail on warnings too")
+    p.add_argument("--deploy", action=argparse.BooleanOptionalAction, default=None,
+                   help="run Django's deployment checks (default: when KEMPELEN_PUBLIC_URL is https)")
+    p.add_argument("--ledger", action="store_true",
+                   help="also check the ledger's and escrow's invariants (reads the whole ledger)")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("backup", help="back up the database and the instance secret into one archive (online)")
+    p.add_argument("path", nargs="?", help="a .tar.gz or .tar file, or a directory (default: the current one)")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="restore a backup into the configured database and data directory")
+    p.add_argument("path", help="the archive made by `kempelen backup`")
+    p.add_argument("--force", action="store_true",
+                   help="replace a database that holds data or is open in a running instance")
+    p.set_defaults(func=cmd_restore)
     return parser
 
 

@@ -245,3 +245,10 @@ NOTIFICATIONS_TIMEOUT_SECONDS = float(_env("NOTIFICATION_TIMEOUT_SECONDS", "10")
 # (a development instance, or receivers on a private network).
 NOTIFICATIONS_WEBHOOK_ALLOW_HTTP = _flag("WEBHOOK_ALLOW_HTTP")
 NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = _flag("WEBHOOK_ALLOW_PRIVATE")
+
+# --- Deployment (backup): cookies over TLS ----------------------------------------------------------------
+# Served over HTTPS (an https:// KEMPELEN_PUBLIC_URL), the session and CSRF cookies travel only over TLS.
+# KEMPELEN_SECURE_COOKIES=0 or 1 decides it otherwise (see docs/deploy.md).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _flag(
+    "SECURE_COOKIES", str(KEMPELEN["PUBLIC_URL"]).startswith("https://")
+)
