@@ -166,7 +166,7 @@ def batch_preview(request: HttpRequest, ctx: RequesterContext, project_id: str, 
     row = rows[number - 1]
     frame = reverse("requester:batch_preview_frame",
                     kwargs={"project_id": layout.pk, "upload_id": upload.pk, "row": number})
-    params = {"assignmentId": views_task.PREVIEW_ID, "hitId": "PREVIEW", "turkSubmitTo": views_task._base(request)}
+    params = {"assignmentId": views_task.PREVIEW_ID, "hitId": "PREVIEW", "turkSubmitTo": views_task.base_url(request)}
     return render(request, "requester_site/batches/preview.html", {
         "nav": "batches", "project": layout, "upload": upload, "number": number, "count": len(rows), "more": more,
         "values": list(zip(columns, row.values, strict=True)), "line": row.line,
@@ -188,7 +188,7 @@ def batch_preview_frame(request: HttpRequest, ctx: RequesterContext, project_id:
     try:
         columns, rows, _ = _first_rows(upload, layout, row)
         values = dict(zip(columns, rows[row - 1].values, strict=True))
-        html = use_kempelen_scripts(render_layout(layout.html, values), views_task._base(request))
+        html = use_kempelen_scripts(render_layout(layout.html, values), views_task.base_url(request))
     except (KempelenError, IndexError) as error:
         raise Http404("This row cannot be shown.") from error
     response = HttpResponse(html, content_type="text/html; charset=utf-8")

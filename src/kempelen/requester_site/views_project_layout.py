@@ -44,14 +44,14 @@ _DRAFT_KEY = "requester_project_draft:"
 def frame_src(request: HttpRequest, path: str, **extra: str) -> str:
     """A preview URL with the parameters MTurk gave a task frame before the worker accepted."""
     params = {"assignmentId": views_task.PREVIEW_ID, "hitId": "PREVIEW",
-              "turkSubmitTo": views_task._base(request), **extra}
+              "turkSubmitTo": views_task.base_url(request), **extra}
     return f"{path}?{urlencode(params)}"
 
 
 def sandboxed_preview(request: HttpRequest, html: str, sample: dict[str, str]) -> HttpResponse:
     """The layout with the sample's values, as a worker's preview frame would get it, under a CSP sandbox."""
     values = {name: sample.get(name, "") for name in layout_variables(html)}
-    rendered = use_kempelen_scripts(render_layout(html, values), views_task._base(request))
+    rendered = use_kempelen_scripts(render_layout(html, values), views_task.base_url(request))
     response = HttpResponse(rendered, content_type="text/html; charset=utf-8")
     response["Content-Security-Policy"] = f"sandbox {PREVIEW_SANDBOX}; frame-ancestors 'self'"
     response["Cache-Control"] = "no-store"

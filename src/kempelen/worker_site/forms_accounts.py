@@ -1,7 +1,8 @@
-"""Forms of the worker site's account pages: sign up, sign in, profile, passwords.
+"""Forms of the worker site's account pages: sign-up's profile fields and the profile.
 
+Sign-in and the password forms, and the account part of sign-up, are the shared ones (``kempelen.accounts.forms``).
 Forms check input and give each field a clear message; the account actions (``kempelen.accounts.actions_profile``)
-enforce the same rules again when they change state. Password fields are never echoed back into a page.
+enforce the same rules again when they change state.
 """
 
 from __future__ import annotations
@@ -9,14 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth import forms as auth_forms
-from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
-from kempelen.accounts import actions_profile, countries, invitations
-from kempelen.core.actors import Actor
+from kempelen.accounts import countries, invitations
+from kempelen.accounts import forms as account_forms
 
 COUNTRY_CHOICES = [("", "Choose your country"), *countries.CHOICES]
 
@@ -68,32 +66,9 @@ def _display_name_field() -> forms.CharField:
     )
 
 
-class SignupForm(forms.Form):
-    username = forms.CharField(
-        label="Username",
-        max_length=150,
-        validators=[UnicodeUsernameValidator()],
-        help_text="What you sign in with: letters, digits and @ . + - _ only, up to 150 characters.",
-        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
-    )
-    email = forms.EmailField(
-        label="Email address",
-        max_length=254,
-        help_text="For resetting your password and for messages from requesters.",
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-    )
-    password1 = forms.CharField(
-        label="Password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=" ".join(password_validation.password_validators_help_texts()),
-    )
-    password2 = forms.CharField(
-        label="Password again",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="The same password, to make sure it is typed as you meant.",
-    )
+class SignupForm(account_forms.AccountSignupForm):
+    email_help_text = "For resetting your password and for messages from requesters."
+
     display_name = _display_name_field()
     country = _country_field()
     subdivision = _subdivision_field()
@@ -111,21 +86,6 @@ class SignupForm(forms.Form):
         if not invitations.invite_only():
             del self.fields["invitation"]
 
-    def clean_username(self) -> str:
-        username = str(self.cleaned_data["username"]).strip()
-        if actions_profile.username_in_use(username):
-            raise ValidationError("That username is taken. Choose another one.", code="taken")
-        return username
-
-    def clean_email(self) -> str:
-        email = str(self.cleaned_data["email"]).strip()
-        if actions_profile.email_in_use(email):
-            raise ValidationError(
-                "An account with this email address already exists. Sign in, or reset your password if you "
-                "forgot it.", code="taken",
-            )
-        return email
-
     def clean_subdivision(self) -> str:
         return str(self.cleaned_data.get("subdivision") or "").upper()
 
@@ -137,32 +97,6 @@ class SignupForm(forms.Form):
             raise ValidationError(error.message, code="invitation") from None
         return code
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
-        if password1 and password2 and password1 != password2:
-            self.add_error("password2", ValidationError("The two passwords differ. Type the same one twice.",
-                                                        code="password_mismatch"))
-        elif password1:
-            candidate = get_user_model()(username=cleaned.get("username", ""), email=cleaned.get("email", ""))
-            try:
-                password_validation.validate_password(password1, candidate)
-            except ValidationError as error:
-                self.add_error("password1", error)
-        return cleaned
-
-
-class LoginForm(auth_forms.AuthenticationForm):
-    error_messages = {
-        "invalid_login": "The username or password is not right. Both are case-sensitive.",
-        "inactive": "This account is disabled. Ask the operator of this Kempelen to enable it.",
-    }
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["username"].label = "Username"
-        self.fields["username"].widget.attrs.update({"autocomplete": "username", "autocapitalize": "none"})
-
 
 class ProfileForm(forms.Form):
     display_name = _display_name_field()
@@ -172,57 +106,3 @@ class ProfileForm(forms.Form):
 
     def clean_subdivision(self) -> str:
         return str(self.cleaned_data.get("subdivision") or "").upper()
-
-
-class _PasswordThroughAction:
-    """Set the password with the account action (one transaction, an audit row) instead of saving the user."""
-
-    user: Any
-    cleaned_data: dict[str, Any]
-    reason = ""
-
-    def save(self, commit: bool = True) -> Any:
-        worker = getattr(self.user, "worker", None)
-        actions_profile.set_password(
-            actor=Actor.for_worker(worker) if worker is not None else Actor.system("accounts"),
-            user=self.user, password=self.cleaned_data["new_password1"], reason=self.reason,
-        )
-        return self.user
-
-
-class PasswordChangeForm(_PasswordThroughAction, auth_forms.PasswordChangeForm):
-    reason = "change"
-    error_messages = {
-        **auth_forms.PasswordChangeForm.error_messages,
-        "password_mismatch": "The two new passwords differ. Type the same one twice.",
-        "password_incorrect": "Your current password is not right. Type it again.",
-    }
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["old_password"].label = "Current password"
-        self.fields["new_password2"].label = "New password again"
-
-
-class SetPasswordForm(_PasswordThroughAction, auth_forms.SetPasswordForm):
-    reason = "reset"
-    error_messages = {
-        **auth_forms.SetPasswordForm.error_messages,
-        "password_mismatch": "The two new passwords differ. Type the same one twice.",
-    }
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["new_password2"].label = "New password again"
-
-
-class PasswordResetForm(auth_forms.PasswordResetForm):
-    """Reset links go only to workers (this is the worker site) with a usable password."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["email"].label = "Email address"
-        self.fields["email"].help_text = "The address you signed up with."
-
-    def get_users(self, email: str) -> Any:
-        return (user for user in super().get_users(email) if getattr(user, "worker", None) is not None)

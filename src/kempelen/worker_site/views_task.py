@@ -43,14 +43,15 @@ def content_token(hit_id: str, assignment_id: str | None) -> str:
     return signing.dumps([hit_id, assignment_id or ""], salt=_SALT, compress=False)
 
 
-def _base(request: HttpRequest) -> str:
+def base_url(request: HttpRequest) -> str:
+    """The address workers and task frames reach Kempelen at (KEMPELEN_PUBLIC_URL, else this request's host)."""
     return str(settings.KEMPELEN["PUBLIC_URL"] or request.build_absolute_uri("/").rstrip("/"))
 
 
 def frame_params(request: HttpRequest, hit: HIT, assignment: Assignment | None) -> dict[str, str]:
     """The parameters MTurk passed to a task frame: assignmentId, hitId, turkSubmitTo and, once accepted, workerId."""
     params = {"assignmentId": assignment.pk if assignment else PREVIEW_ID, "hitId": hit.pk}
-    base = _base(request)
+    base = base_url(request)
     params["turkSubmitTo"] = submit_tokens.turk_submit_to(base, assignment.pk) if assignment else base
     if assignment is not None:
         params["workerId"] = assignment.worker.worker_id
@@ -58,7 +59,7 @@ def frame_params(request: HttpRequest, hit: HIT, assignment: Assignment | None) 
 
 
 def content_url(request: HttpRequest, hit: HIT, assignment: Assignment | None) -> str:
-    origin = settings.KEMPELEN["TASK_CONTENT_URL"] or _base(request)
+    origin = settings.KEMPELEN["TASK_CONTENT_URL"] or base_url(request)
     token = content_token(hit.pk, assignment.pk if assignment else None)
     return f"{origin}/task-content/{token}?{urlencode(frame_params(request, hit, assignment))}"
 
@@ -81,9 +82,9 @@ def content(request: HttpRequest, token: str) -> HttpResponse:
     question = parse_question(hit.question)
     if not isinstance(question, HTMLQuestion):
         raise Http404("This HIT is not an HTML task.")
-    html = use_kempelen_scripts(question.html_content, _base(request))
+    html = use_kempelen_scripts(question.html_content, base_url(request))
     if assignment_id:
-        html = _MTURK_SUBMIT.sub(submit_tokens.turk_submit_to(_base(request), assignment_id) + "/mturk/externalSubmit",
+        html = _MTURK_SUBMIT.sub(submit_tokens.turk_submit_to(base_url(request), assignment_id) + "/mturk/externalSubmit",
                                  html)
     response = HttpResponse(html, content_type="text/html; charset=utf-8")
     # Framed by Kempelen's task page: the same host, or the public host when content has a host of its own.

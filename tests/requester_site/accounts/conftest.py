@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 
 from kempelen.accounts.models import Requester
+from tests.account_fixtures import PASSWORD, _fast_password_hashing, _fresh_throttles  # noqa: F401
 from tests.conftest import make_requester
-
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles() -> Iterator[None]:
-    """Sign-in and reset counts live in the (process-wide) cache; no test inherits another's."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    """Real hashers are slow on purpose; these tests check the pages, not the hash."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def with_password(requester: Requester, password: str = PASSWORD) -> Requester:

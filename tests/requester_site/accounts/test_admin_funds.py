@@ -17,8 +17,7 @@ from kempelen.core.models import AuditEvent
 from kempelen.ledger.models import LedgerTransaction
 from kempelen.ledger.queries import requester_balances
 from tests.conftest import OPERATOR, make_requester
-
-from .kit import text
+from tests.kits import text
 
 pytestmark = pytest.mark.django_db
 

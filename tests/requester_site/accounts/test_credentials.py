@@ -12,9 +12,8 @@ from kempelen.accounts.models import ApiCredential
 from kempelen.accounts.queries import active_credential
 from kempelen.core.models import AuditEvent
 from tests.conftest import OPERATOR, make_requester, make_worker
+from tests.kits import main, text
 from tests.requester_site.conftest import signed_in
-
-from .kit import main, text
 
 pytestmark = pytest.mark.django_db
 KEYS = reverse("requester:credentials")

@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 
 from tests.conftest import make_worker
+from tests.kits import main, signed_in_session, text
 
 from .conftest import PASSWORD
-from .kit import main, signed_in_session, text
 
 pytestmark = pytest.mark.django_db
 LOGIN = reverse("requester:login")

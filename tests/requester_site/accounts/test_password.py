@@ -10,9 +10,9 @@ from django.urls import reverse
 
 from kempelen.core.models import AuditEvent
 from tests.conftest import make_worker
+from tests.kits import main, signed_in_session, text
 
 from .conftest import PASSWORD
-from .kit import main, signed_in_session, text
 
 pytestmark = pytest.mark.django_db
 CHANGE = reverse("requester:password_change")

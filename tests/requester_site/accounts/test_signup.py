@@ -13,9 +13,9 @@ from kempelen.core.errors import PermissionDenied
 from kempelen.core.models import AuditEvent
 from kempelen.ledger.models import LedgerTransaction
 from tests.conftest import make_worker
+from tests.kits import main, signed_in_session, text
 
 from .conftest import PASSWORD
-from .kit import main, signed_in_session, text
 
 pytestmark = pytest.mark.django_db
 SIGNUP = reverse("requester:signup")

@@ -13,8 +13,8 @@ from kempelen.ledger.models import LedgerTransaction
 from kempelen.ledger.queries import requester_balances
 from kempelen.requester_site import queries_money
 from tests.conftest import OPERATOR, make_requester, make_worker
+from tests.kits import main, text
 from tests.lifecycle.kit import new_hit
-from tests.requester_site.accounts.kit import main, text
 from tests.requester_site.conftest import signed_in
 
 from .kit import live_story

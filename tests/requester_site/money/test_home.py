@@ -11,8 +11,8 @@ from django.urls import reverse
 from kempelen.core import clock, ids
 from kempelen.marketplace.models import HIT, Batch
 from tests.conftest import make_requester, make_worker
+from tests.kits import main
 from tests.lifecycle.kit import accept, new_hit, new_hit_type, submit
-from tests.requester_site.accounts.kit import main
 from tests.requester_site.conftest import signed_in
 
 pytestmark = pytest.mark.django_db

@@ -1,13 +1,13 @@
-"""Helpers for the dashboard's page tests: signing a worker in and reading a page as a person would."""
+"""Helpers for the dashboard's page tests: signing a worker in and reading its cards."""
 
 from __future__ import annotations
 
-import html
 import re
 
 from django.test import Client
 
 from kempelen.accounts.models import Worker
+from tests.kits import text
 
 PAGES = ("worker:dashboard", "worker:assignments", "worker:earnings", "worker:messages")
 
@@ -16,24 +16,6 @@ def signed_in(worker: Worker) -> Client:
     client = Client()
     client.force_login(worker.user)
     return client
-
-
-def text(markup: str | bytes) -> str:
-    """What a reader sees: tags dropped, entities decoded, whitespace collapsed."""
-    if isinstance(markup, bytes):
-        markup = markup.decode()
-    markup = re.sub(r"<(script|style)\b.*?</\1>", " ", markup, flags=re.S)
-    markup = re.sub(r"</?(?:a|strong|em|b|i|span|code|time)\b[^>]*>", "", markup)
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
-
-
-def main(markup: str | bytes) -> str:
-    """The page's main content as text (without the site's header)."""
-    if isinstance(markup, bytes):
-        markup = markup.decode()
-    found = re.search(r"<main\b.*?</main>", markup, flags=re.S)
-    assert found, "the page has no <main>"
-    return text(found.group(0))
 
 
 def cards(markup: str | bytes) -> list[str]:

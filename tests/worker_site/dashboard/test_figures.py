@@ -13,9 +13,10 @@ from kempelen.ledger.models import AccountKind
 from kempelen.ledger.queries import balance
 from kempelen.marketplace.models import Assignment
 from tests.conftest import make_worker
+from tests.kits import main
 from tests.lifecycle.kit import accept, give_back, submit
 
-from .kit import card_with, cards, main, signed_in
+from .kit import card_with, cards, signed_in
 
 QUESTION = """<HTMLQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd">
 <HTMLContent><![CDATA[<form><input name="label"></form>]]></HTMLContent><FrameHeight>0</FrameHeight></HTMLQuestion>"""

@@ -11,9 +11,10 @@ from kempelen.marketplace import actions
 from kempelen.notifications.actions import queue_email
 from kempelen.qualifications import system
 from tests.conftest import make_requester, make_worker
+from tests.kits import main
 from tests.lifecycle.kit import accept, approve, give_back, new_hit, new_hit_type, reject, submit
 
-from .kit import PAGES, card_with, cards, main, signed_in
+from .kit import PAGES, card_with, cards, signed_in
 
 pytestmark = pytest.mark.django_db
 

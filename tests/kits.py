@@ -1,9 +1,10 @@
-"""Reading the requester site's pages as a person would."""
+"""Reading pages as a person would, for the page tests of both sites."""
 
 from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 
 def text(markup: str | bytes) -> str:
@@ -11,7 +12,7 @@ def text(markup: str | bytes) -> str:
     if isinstance(markup, bytes):
         markup = markup.decode()
     markup = re.sub(r"<(script|style)\b.*?</\1>", " ", markup, flags=re.S)
-    markup = re.sub(r"</?(?:a|strong|em|b|i|span|code|time)\b[^>]*>", "", markup)
+    markup = re.sub(r"</?(?:a|strong|em|b|i|span|code|time|q|kbd)\b[^>]*>", "", markup)
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
 
 
@@ -24,5 +25,6 @@ def main(markup: str | bytes) -> str:
     return text(found.group(0))
 
 
-def signed_in_session(client) -> bool:  # type: ignore[no-untyped-def]
+def signed_in_session(client: Any) -> bool:
+    """Whether the test client's session is signed in."""
     return "_auth_user_id" in client.session
