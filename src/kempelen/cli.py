@@ -64,6 +64,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_jobs(args: argparse.Namespace) -> int:
+    _setup()
+    from kempelen.jobs.commands import run
+
+    return run(args)
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     _setup()
     from django.conf import settings
@@ -262,6 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("worker", help="run the job runner").set_defaults(func=cmd_worker)
 
+    from kempelen.jobs.commands import add_arguments as add_jobs_arguments
+
+    p = sub.add_parser("jobs", help="the job runner's queue and dead items; retry them; run one pass")
+    add_jobs_arguments(p)
+    p.set_defaults(func=cmd_jobs)
     sub.add_parser("migrate", help="create or upgrade the database").set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("create-requester", help="create a requester and print an access key")

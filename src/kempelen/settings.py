@@ -252,3 +252,12 @@ NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = _flag("WEBHOOK_ALLOW_PRIVATE")
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _flag(
     "SECURE_COOKIES", str(KEMPELEN["PUBLIC_URL"]).startswith("https://")
 )
+
+# --- Job runner (jobs): retries, dead items, claims -------------------------------------------------------
+# See docs/jobs.md. An item or step that fails is tried again on the next pass, then JOB_RETRY_SECONDS x 2^(n-2)
+# after its n-th failure (at most JOB_RETRY_MAX_SECONDS), and parked as dead after JOB_MAX_ATTEMPTS attempts.
+# A runner's claim on an email lapses after JOB_CLAIM_SECONDS (the runner died), and another runner sends it.
+JOBS_MAX_ATTEMPTS = max(1, int(_env("JOB_MAX_ATTEMPTS", "10") or 10))
+JOBS_RETRY_SECONDS = float(_env("JOB_RETRY_SECONDS", "30") or 30)
+JOBS_RETRY_MAX_SECONDS = float(_env("JOB_RETRY_MAX_SECONDS", "3600") or 3600)
+JOBS_CLAIM_SECONDS = float(_env("JOB_CLAIM_SECONDS", "300") or 300)
