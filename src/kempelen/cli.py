@@ -24,6 +24,9 @@ def _migrate(verbosity: int = 0) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .observability.serve import prepare_serve_environment
+
+    prepare_serve_environment(threads=args.threads)  # before Django and prometheus_client load
     _setup()
     from django.conf import settings
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from kempelen.observability.serve import gunicorn_options
+
 
 class _Server(BaseApplication):  # type: ignore[misc]
     def __init__(self, options: dict[str, Any]) -> None:
@@ -35,5 +37,6 @@ def run_http(*, host: str, port: int, workers: int, threads: int) -> None:
             "accesslog": None,
             "errorlog": "-",
             "loglevel": "warning",
+            **gunicorn_options(),  # metrics of exited workers, JSON logs
         }
     ).run()

@@ -246,6 +246,46 @@ NOTIFICATIONS_TIMEOUT_SECONDS = float(_env("NOTIFICATION_TIMEOUT_SECONDS", "10")
 NOTIFICATIONS_WEBHOOK_ALLOW_HTTP = _flag("WEBHOOK_ALLOW_HTTP")
 NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = _flag("WEBHOOK_ALLOW_PRIVATE")
 
+# --- Observability and operation (observability): logs, request ids, /metrics access, database pool --------
+# Log lines are JSON objects (the default of `kempelen serve`) or text; each carries its request's id.
+_log_format = (_env("LOG_FORMAT", "text") or "text").strip().lower()
+LOGGING["filters"] = {"request_context": {"()": "kempelen.observability.logs.RequestContextFilter"}}
+LOGGING["formatters"] = {
+    "json": {"()": "kempelen.observability.logs.JsonFormatter"},
+    "text": {"()": "kempelen.observability.logs.TextFormatter"},
+}
+LOGGING["handlers"]["console"].update(  # type: ignore[index]
+    filters=["request_context"], formatter="json" if _log_format == "json" else "text"
+)
+# Outermost: it gives every request its id and counts every response, whichever middleware answers it.
+MIDDLEWARE.insert(0, "kempelen.observability.middleware.RequestObservabilityMiddleware")
+_metrics_networks = _env("METRICS_ALLOWED_NETWORKS")
+KEMPELEN.update({
+    "LOG_FORMAT": _log_format,
+    # Keep an incoming X-Request-Id (set by a proxy in front) instead of making a new id.
+    "TRUST_REQUEST_ID": _flag("TRUST_REQUEST_ID"),
+    # Who may read /metrics: clients in these networks, or anyone sending "Authorization: Bearer <token>".
+    "METRICS_ALLOWED_NETWORKS": (
+        [n.strip() for n in _metrics_networks.split(",") if n.strip()] if _metrics_networks is not None
+        else ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
+    ),
+    "METRICS_TOKEN": _env("METRICS_TOKEN", "") or "",
+})
+# PostgreSQL connections come from a bounded pool per process (psycopg_pool), taken for a request and returned
+# after it. `kempelen serve` sizes the maximum to its threads per worker; other commands (the job runner,
+# simulate) keep a connection per thread for as long as the thread runs, hence the larger default.
+if _db["ENGINE"] == "django.db.backends.postgresql" and _flag("DB_POOL", True):
+    _pool_max = max(1, int(_env("DB_POOL_MAX", "16") or 16))
+    _db["CONN_MAX_AGE"] = 0  # the pool keeps the connections; Django must hand them back after each request
+    _db["OPTIONS"]["pool"] = {
+        "min_size": min(_pool_max, max(0, int(_env("DB_POOL_MIN", "2") or 2))),
+        "max_size": _pool_max,
+        "timeout": float(_env("DB_POOL_TIMEOUT", "10") or 10),
+    }
+    # No round trip to check a connection each time it is taken: after a database restart, a request that gets
+    # a connection the server closed fails once and the pool replaces it. KEMPELEN_DB_POOL_CHECK=1 checks each.
+    _db["CONN_HEALTH_CHECKS"] = _flag("DB_POOL_CHECK", False)
+
 # --- Deployment (backup): cookies over TLS ----------------------------------------------------------------
 # Served over HTTPS (an https:// KEMPELEN_PUBLIC_URL), the session and CSRF cookies travel only over TLS.
 # KEMPELEN_SECURE_COOKIES=0 or 1 decides it otherwise (see docs/deploy.md).

@@ -143,6 +143,10 @@ def run_simulation(
     stop = threading.Event()
     started = time.monotonic()
 
+    # With a bounded connection pool (PostgreSQL), each cycle hands its connection back, so that more synthetic
+    # workers than the pool's size can run.
+    pooled = bool(connection.settings_dict.get("OPTIONS", {}).get("pool"))
+
     def loop(worker: Worker, rng: random.Random) -> None:
         idle_since: float | None = None
         try:
@@ -151,7 +155,10 @@ def run_simulation(
                     break
                 if max_cycles is not None and report.submitted >= max_cycles:
                     break
-                if work_once(worker, environment, rng, report, lock, answer_script, return_rate):
+                worked = work_once(worker, environment, rng, report, lock, answer_script, return_rate)
+                if pooled:
+                    connection.close()
+                if worked:
                     idle_since = None
                     continue
                 idle_since = idle_since or time.monotonic()

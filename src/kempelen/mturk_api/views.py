@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -20,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from kempelen.accounts.queries import ActiveCredential, active_credential
 from kempelen.core import clock
 from kempelen.core.errors import KempelenError, ServiceFault
+from kempelen.observability.context import current_request_id
 
 from . import sigv4, validation, wire
 from .context import Call
@@ -60,7 +60,7 @@ def _body(request: HttpRequest) -> bytes:
 
 @csrf_exempt
 def endpoint(request: HttpRequest) -> HttpResponse:
-    request_id = str(uuid.uuid4())
+    request_id = current_request_id()  # also the response's X-Request-Id
     started_ms = int(time.time() * 1000)
     operation = "-"
     try:
