@@ -28,10 +28,14 @@ from .layouts import get_project as get_project
 from .layouts import unarchive_project as unarchive_project
 from .layouts import update_project as update_project
 from .review import approve_assignment, reject_assignment
+from .review_upload import Decision, ReviewRefused, ReviewResult, review_batch
 from .work import accept_assignment, check_may, return_assignment, submit_assignment
 from .workers import create_worker_block, delete_worker_block, notify_workers, send_bonus
 
 __all__ = [
+    "Decision",
+    "ReviewRefused",
+    "ReviewResult",
     "accept_assignment",
     "approve_assignment",
     "check_may",
@@ -45,6 +49,7 @@ __all__ = [
     "notify_workers",
     "reject_assignment",
     "return_assignment",
+    "review_batch",
     "send_bonus",
     "settle",
     "settle_due_for_requester",
