@@ -365,8 +365,8 @@ def upload_plan(request: HttpRequest, ctx: RequesterContext, batch_id: str, uplo
         return _plan_page(request, batch, kept, plan=plan, problems=error.problems, http_status=400)
     discard_upload(actor=_actor(ctx), upload=kept)
     if result.changed:
-        messages.success(request, f"Applied {kept.filename}: " + _outcome_message(result)[0].lower()
-                         + _outcome_message(result)[1:])
+        summary = _outcome_message(result)
+        messages.success(request, f"Applied {kept.filename}: {summary[0].lower()}{summary[1:]}")
     else:
         messages.info(request, f"Nothing changed: every row of {kept.filename} is already in the state it asks for.")
     return redirect(_results_url(batch))
