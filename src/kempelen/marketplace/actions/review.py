@@ -48,7 +48,7 @@ def _requester_assignment(requester: Requester, environment: str, assignment_id:
 
 
 def _locked_assignment(hit: HIT, assignment_id: str) -> Assignment:
-    return Assignment.objects.select_for_update().select_related("worker").get(pk=assignment_id, hit=hit)
+    return Assignment.objects.select_for_update(of=("self",)).select_related("worker").get(pk=assignment_id, hit=hit)
 
 
 def approve_locked(
