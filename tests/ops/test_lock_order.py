@@ -1,10 +1,11 @@
 """A requester's approval and a job runner's auto-approval of the same worker's work for the same requester, at
 the same moment, on PostgreSQL: both must go through, whichever locks what first.
 
-The fault scenario (benchmarks/fault_bench.py) meets this in most runs with two runners: PostgreSQL reports a
-deadlock, and the requester gets a ServiceFault or the runner fails its pass. Here the interleaving is forced: the
-requester's funds are held while the runner and then the approval queue for them, so that the approval already
-holds what it locks before the funds when the runner, paying first, commits.
+The fault scenario (benchmarks/fault_bench.py) meets this in most runs with two runners. When an approval locked
+the worker's row along with the assignment, PostgreSQL reported a deadlock there, and the requester got a
+ServiceFault or the runner failed its pass (docs/reliability.md). Here the interleaving is forced: the requester's
+funds are held while the runner and then the approval queue for them, so that the approval already holds what it
+locks before the funds when the runner, paying first, commits.
 """
 
 from __future__ import annotations
