@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -32,22 +32,16 @@ EVENT_TYPES = (
 )
 
 
-def emit(
-    hit_type: object,
-    event_type: str,
-    *,
-    hit_id: str,
-    assignment_id: str = "",
-    at: dt.datetime | None = None,
-) -> OutboxEvent | None:
-    """Queue ``event_type`` if the HIT type's active notification specification asks for it."""
+def wants(hit_type: object, event_type: str) -> bool:
+    """Whether the HIT type's active notification specification asks for ``event_type``."""
     spec = getattr(hit_type, "notification", None)
-    if not spec or not getattr(hit_type, "notification_active", False):
-        return None
-    if event_type not in spec.get("EventTypes", ()):
-        return None
-    now = clock.now()
-    return OutboxEvent.objects.create(
+    return bool(spec and getattr(hit_type, "notification_active", False) and event_type in spec.get("EventTypes", ()))
+
+
+def _event(hit_type: object, event_type: str, *, hit_id: str, assignment_id: str, at: dt.datetime | None,
+           now: dt.datetime) -> OutboxEvent:
+    spec = getattr(hit_type, "notification")  # noqa: B009 (callers checked ``wants``)
+    return OutboxEvent(
         environment=hit_type.environment,  # type: ignore[attr-defined]
         requester_id=hit_type.requester_id,  # type: ignore[attr-defined]
         event_type=event_type,
@@ -60,6 +54,34 @@ def emit(
         version=spec["Version"],
         created_at=now,
     )
+
+
+def emit(
+    hit_type: object,
+    event_type: str,
+    *,
+    hit_id: str,
+    assignment_id: str = "",
+    at: dt.datetime | None = None,
+) -> OutboxEvent | None:
+    """Queue ``event_type`` if the HIT type's active notification specification asks for it."""
+    if not wants(hit_type, event_type):
+        return None
+    event = _event(hit_type, event_type, hit_id=hit_id, assignment_id=assignment_id, at=at, now=clock.now())
+    event.save()
+    return event
+
+
+def emit_each(hit_type: object, event_type: str, hits: Sequence[tuple[str, dt.datetime | None]]) -> int:
+    """``emit`` for each (HIT id, event time), with one insert for them all."""
+    if not hits or not wants(hit_type, event_type):
+        return 0
+    now = clock.now()
+    OutboxEvent.objects.bulk_create(
+        [_event(hit_type, event_type, hit_id=hit_id, assignment_id="", at=at, now=now) for hit_id, at in hits],
+        batch_size=2000,
+    )
+    return len(hits)
 
 
 def build_test_event(*, requester: Requester, environment: str, spec: dict, event_type: str) -> OutboxEvent:

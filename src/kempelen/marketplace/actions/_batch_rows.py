@@ -9,7 +9,6 @@ an inserted HIT equals one saved through the ORM, and an event equals one queued
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Iterable, Sequence
 from html import escape
@@ -18,11 +17,10 @@ from django.db import connection
 
 from kempelen.core import clock
 from kempelen.core.errors import InvalidParameter
-from kempelen.notifications.models import OutboxEvent
 from kempelen.questions.layouts import PLACEHOLDER, layout_as_html_question, layout_variables
 from kempelen.questions.xmlutil import MAX_DOCUMENT_BYTES, first_invalid_xml_char
 
-from ..models import HIT, HITType
+from ..models import HIT
 
 _BODY = "KEMPELEN-LAYOUT-BODY"
 _CDATA_END = "]]>"
@@ -165,29 +163,4 @@ def insert_hits(prototype: HIT, rows: Iterable[tuple[str, dict, str, int]]) -> i
 # --- Events ----------------------------------------------------------------------------------------------------
 
 
-def wants(hit_type: HITType, event_type: str) -> bool:
-    """Whether the HIT type's active notification specification asks for ``event_type`` (as ``emit`` decides)."""
-    spec = hit_type.notification
-    return bool(spec and hit_type.notification_active and event_type in spec.get("EventTypes", ()))
-
-
-def emit_each(hit_type: HITType, event_type: str, hits: Sequence[tuple[str, dt.datetime | None]]) -> int:
-    """Queue ``event_type`` for each (HIT id, event time) as ``emit`` would, if the HIT type's active
-    notification specification asks for it; one insert for them all."""
-    if not hits or not wants(hit_type, event_type):
-        return 0
-    spec = hit_type.notification
-    assert spec is not None
-    now = clock.now()
-    OutboxEvent.objects.bulk_create(
-        [
-            OutboxEvent(
-                environment=hit_type.environment, requester_id=hit_type.requester_id, event_type=event_type,
-                event_timestamp=at or now, hit_type_id=hit_type.pk, hit_id=hit_id, transport=spec["Transport"],
-                destination=spec["Destination"], version=spec["Version"], created_at=now,
-            )
-            for hit_id, at in hits
-        ],
-        batch_size=2000,
-    )
-    return len(hits)
+from kempelen.notifications.actions import emit_each, wants  # noqa: E402,F401 (used as _batch_rows.emit_each/wants)
